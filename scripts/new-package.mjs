@@ -17,7 +17,9 @@ for (const sub of ['src', 'test']) mkdirSync(new URL(sub, dir), { recursive: tru
 const dependencies = {};
 const references = [];
 for (const dep of deps) {
-  const [depName, range] = dep.startsWith('@') ? ['@' + dep.slice(1).split('@')[0], dep.slice(1).split('@')[1]] : dep.split('@');
+  const [depName, range] = dep.startsWith('@')
+    ? ['@' + dep.slice(1).split('@')[0], dep.slice(1).split('@')[1]]
+    : dep.split('@');
   if (depName.startsWith('@wid/')) {
     dependencies[depName] = 'workspace:^';
     references.push({ path: `../${depName.slice(5)}` });

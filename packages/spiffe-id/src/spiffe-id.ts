@@ -1,5 +1,11 @@
 import { SpiffeIdError } from './errors.js';
-import { SCHEME_PREFIX, isTrustDomainChar, validatePath, validateSegment, validateTrustDomainName } from './internal/validate.js';
+import {
+  isTrustDomainChar,
+  SCHEME_PREFIX,
+  validatePath,
+  validateSegment,
+  validateTrustDomainName,
+} from './internal/validate.js';
 import { TrustDomain } from './trust-domain.js';
 
 /**

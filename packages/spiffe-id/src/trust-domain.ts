@@ -1,7 +1,5 @@
-import { SpiffeId } from './spiffe-id.js';
 import { validateTrustDomainName } from './internal/validate.js';
-
-const brand = Symbol('TrustDomain');
+import { SpiffeId } from './spiffe-id.js';
 
 /**
  * A SPIFFE trust domain (SPIFFE-ID §2.1), e.g. `example.org`. Built only by `TrustDomain.parse`, so every instance is
@@ -14,7 +12,6 @@ const brand = Symbol('TrustDomain');
 export class TrustDomain {
   /** The trust domain name, e.g. `example.org`. */
   readonly name: string;
-  private readonly [brand] = true;
 
   private constructor(name: string) {
     this.name = name;

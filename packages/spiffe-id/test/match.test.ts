@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { matchAny, matchId, matchMemberOf, matchOneOf, SpiffeId, TrustDomain } from '@wid/spiffe-id';
+import { describe, expect, it } from 'vitest';
 
 const a = SpiffeId.parse('spiffe://example.org/a');
 const b = SpiffeId.parse('spiffe://example.org/b');

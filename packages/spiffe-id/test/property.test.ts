@@ -1,6 +1,6 @@
+import { SpiffeId, SpiffeIdError, TrustDomain } from '@wid/spiffe-id';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SpiffeId, SpiffeIdError, TrustDomain } from '@wid/spiffe-id';
 
 const tdChar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789.-_'.split(''));
 const segChar = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_'.split(''));
@@ -25,15 +25,22 @@ describe('SpiffeId properties', () => {
 
   it('parse never throws anything but a SpiffeIdError, on arbitrary strings', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), validId.map((s) => `${s}/`)), (input) => {
-        try {
-          const id = SpiffeId.parse(input);
-          expect(id.toString()).toBe(input);
-        } catch (e) {
-          expect(e).toBeInstanceOf(SpiffeIdError);
-          expect((e as SpiffeIdError).code).toMatch(/^ERR_WID_SPIFFE_ID_/);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          validId.map((s) => `${s}/`),
+        ),
+        (input) => {
+          try {
+            const id = SpiffeId.parse(input);
+            expect(id.toString()).toBe(input);
+          } catch (e) {
+            expect(e).toBeInstanceOf(SpiffeIdError);
+            expect((e as SpiffeIdError).code).toMatch(/^ERR_WID_SPIFFE_ID_/);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

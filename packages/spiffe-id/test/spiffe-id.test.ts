@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isValid, isWidError, SpiffeId, SpiffeIdError, TrustDomain, WidError } from '@wid/spiffe-id';
 import { describe, expect, it } from 'vitest';
-import { isValid, SpiffeId, SpiffeIdError, TrustDomain, isWidError, WidError } from '@wid/spiffe-id';
 
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/spiffe-ids.json', import.meta.url), 'utf8')) as {
   valid: [string, string, string][];
