@@ -39,7 +39,10 @@ let failed = 0;
 for (const { pkg } of packages) {
   const dir = join(work, pkg.name.replace('/', '__'));
   mkdirSync(dir);
-  const overrides = Object.fromEntries([...tarballOf].map(([name, file]) => [name, `file:${file}`]));
+  // npm refuses an override of the package being installed itself (EOVERRIDE), so override only its siblings.
+  const overrides = Object.fromEntries(
+    [...tarballOf].filter(([name]) => name !== pkg.name).map(([name, file]) => [name, `file:${file}`]),
+  );
   writeFileSync(
     join(dir, 'package.json'),
     JSON.stringify({ name: 'pack-check', private: true, type: 'module', overrides }, null, 2),
