@@ -14,7 +14,7 @@ const UNIT_NS: Readonly<Record<string, number>> = Object.freeze({
 });
 
 // Go durations are int64 nanoseconds.
-const MAX_NS = 9_223_372_036_854_775_807;
+const MAX_NS = 2 ** 63 - 1;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;

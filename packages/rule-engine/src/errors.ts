@@ -12,15 +12,18 @@ export const RULE_ENGINE_ERROR_CODES = {
   ERR_WID_RULE_YAML_SYNTAX: 'Fix the YAML/JSON syntax at the reported line and column.',
   ERR_WID_RULE_INVALID_RESOURCE:
     'The document is not a workload_identity resource: give it `kind: workload_identity` and `version: v1`.',
-  ERR_WID_RULE_MISSING_FIELD: 'Add the required field named in the error (metadata.name and spec.spiffe.id are required).',
-  ERR_WID_RULE_UNKNOWN_FIELD: 'Remove or correct the misspelt key; only the fields of workload_identity v1 are accepted.',
+  ERR_WID_RULE_MISSING_FIELD:
+    'Add the required field named in the error (metadata.name and spec.spiffe.id are required).',
+  ERR_WID_RULE_UNKNOWN_FIELD:
+    'Remove or correct the misspelt key; only the fields of workload_identity v1 are accepted.',
   ERR_WID_RULE_INVALID_FIELD: 'Give the field a value of the type and form the error names.',
   ERR_WID_RULE_DUPLICATE_NAME: 'Give every workload_identity a unique metadata.name.',
   ERR_WID_RULE_EMPTY_RULE: 'Give each entry of spec.rules.allow either `conditions` (non-empty) or an `expression`.',
   ERR_WID_RULE_AMBIGUOUS_RULE: 'Split the rule in two: a rule has `conditions` or an `expression`, not both.',
   ERR_WID_RULE_UNKNOWN_ATTRIBUTE:
     'Use an attribute from the attribute table (workload.unix.*, workload.kubernetes.*, workload.systemd.*, join.*, user.*).',
-  ERR_WID_RULE_EXPRESSION_SYNTAX: 'Fix the expression at the reported column (operators: && || ! == != and parentheses).',
+  ERR_WID_RULE_EXPRESSION_SYNTAX:
+    'Fix the expression at the reported column (operators: && || ! == != and parentheses).',
   ERR_WID_RULE_EXPRESSION_TYPE:
     'Compare values of the same type (uid is an integer: write `workload.unix.uid == 1000`, not "1000").',
   ERR_WID_RULE_UNKNOWN_FUNCTION:
@@ -36,7 +39,8 @@ export const RULE_ENGINE_ERROR_CODES = {
   ERR_WID_RULE_INVALID_OPTION: 'Fix the option named in the error (trustDomain must be a valid trust domain).',
   // --- request time: thrown by decide / explain when the request itself is wrong ---
   ERR_WID_RULE_NO_SELECTOR: 'Select identities by `names` or by `labelSelectors`; selecting nothing is an error.',
-  ERR_WID_RULE_INVALID_REQUEST: 'Fix the request field named in the error (names XOR labelSelectors, positive ttlSeconds).',
+  ERR_WID_RULE_INVALID_REQUEST:
+    'Fix the request field named in the error (names XOR labelSelectors, positive ttlSeconds).',
   ERR_WID_RULE_TOO_MANY_IDENTITIES:
     'Use more specific label selectors, or raise maxIdentities, so one request receives fewer identities.',
   // --- evaluation: the `code` of a denial returned by decide (never thrown) ---
@@ -50,12 +54,14 @@ export const RULE_ENGINE_ERROR_CODES = {
     'A value passed to a regexp or string function, or a rendered template, exceeded the size limit; constrain the input.',
   ERR_WID_RULE_TEMPLATE_EMPTY:
     'A template expression rendered an empty string; make sure the attribute is set and non-empty, or change the template.',
-  ERR_WID_RULE_INVALID_SPIFFE_ID: 'The rendered spiffe.id is not a valid SPIFFE ID path; fix the template or the attribute.',
+  ERR_WID_RULE_INVALID_SPIFFE_ID:
+    'The rendered spiffe.id is not a valid SPIFFE ID path; fix the template or the attribute.',
   ERR_WID_RULE_INVALID_DNS_SAN: 'A rendered dns_sans entry is not a valid hostname; fix the template or the attribute.',
   ERR_WID_RULE_INVALID_SUBJECT:
     'A rendered subject_template field is longer than 64 characters (RFC 5280 upper bound); shorten it.',
   ERR_WID_RULE_IDENTITY_NOT_FOUND: 'No workload_identity has the requested name; load it or fix the name.',
-  ERR_WID_RULE_EVALUATION_FAILED: 'An unexpected evaluation failure denied the identity; report it with explain() output.',
+  ERR_WID_RULE_EVALUATION_FAILED:
+    'An unexpected evaluation failure denied the identity; report it with explain() output.',
 } as const;
 
 /** Every code of @wid/rule-engine. */

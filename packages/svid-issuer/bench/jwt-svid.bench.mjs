@@ -78,7 +78,9 @@ const line = (label, subject, baseLabel, base) =>
   `${label}: ${fmt(subject)} ops/s | baseline ${baseLabel}: ${fmt(base)} ops/s | ratio ${(subject / base).toFixed(2)}`;
 
 console.log(line('jwt-svid mint ES256 (wid, node:crypto JWS)', m.mint, 'raw node:crypto ES256 sign', m.rawSign));
-console.log(line('jwt-svid validate ES256 (wid, node:crypto JWS)', m.validate, 'raw node:crypto ES256 verify', m.rawVerify));
+console.log(
+  line('jwt-svid validate ES256 (wid, node:crypto JWS)', m.validate, 'raw node:crypto ES256 verify', m.rawVerify),
+);
 console.log(line('jose SignJWT ES256 (for reference)', m.joseSign, 'raw node:crypto ES256 sign', m.rawSign));
 console.log(line('jose jwtVerify ES256 (for reference)', m.joseVerify, 'raw node:crypto ES256 verify', m.rawVerify));
 const mintOk = m.mint / m.rawSign >= TARGET;

@@ -17,6 +17,10 @@ export type { JwtAlgorithm } from './internal/jws.js';
 /**
  * Clock skew tolerated when checking `exp`, `nbf` and `iat`, in seconds. go-spiffe allows 60 s; 30 s is enough for
  * NTP-synchronised hosts and keeps a stolen token's extra life short.
+ *
+ * @example
+ * // A token with exp = T still validates at T + 30 s, and is rejected from T + 31 s on.
+ * JwtSvid.parseAndValidate(token, bundles, [aud], { now: new Date((exp + JWT_SVID_LEEWAY_SECONDS) * 1000) });
  */
 export const JWT_SVID_LEEWAY_SECONDS = 30;
 
@@ -131,6 +135,9 @@ export class JwtSvid {
     options: JwtSvidValidateOptions = {},
   ): JwtSvid {
     const nowSeconds = checkValidateArgs(audience, options);
+    if (typeof bundles?.getJwtBundleForTrustDomain !== 'function') {
+      fail('ERR_WID_JWT_INVALID_OPTIONS', 'bundles must be a JwtBundleSource (a JwtBundle, a bundle set, ...)');
+    }
     const parsed = parseToken(token);
     const td = parsed.id.trustDomain;
     const bundle = bundles.getJwtBundleForTrustDomain(td);
@@ -508,10 +515,15 @@ function toFields(token: string, parsed: ParsedToken): JwtSvidFields {
   };
 }
 
+/** Freezes `value` and everything in it. Iterative: claims of an unverified token may be nested arbitrarily deep. */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+      Object.freeze(v);
+      for (const child of Object.values(v)) stack.push(child);
+    }
   }
   return value;
 }

@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { TrustDomain } from '@wid/spiffe-id';
 import { JwtBundle, JwtSvid, SpiffeBundle, SvidIssuerError, signJwtSvid, X509Bundle } from '@wid/svid-issuer';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keys, makeCaCert } from './jwt-helpers.js';
 
@@ -366,5 +367,59 @@ describe('SpiffeBundle.parse key entries', () => {
     const err = caught(() => SpiffeBundle.parse(TD, input()));
     expect(err.code).toBe(code);
     if (index !== undefined) expect(err.index).toBe(index);
+  });
+});
+
+describe('untrusted bundles never crash', () => {
+  const attempt = (input: string) => {
+    for (const parse of [SpiffeBundle.parse, JwtBundle.parse]) {
+      try {
+        parse(TD, input);
+      } catch (e) {
+        if (!(e instanceof SvidIssuerError)) throw e;
+      }
+    }
+  };
+
+  it('turns arbitrary text and JSON into bundles or coded errors', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 100 }), attempt), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => attempt(JSON.stringify(v))),
+      { numRuns: 300 },
+    );
+    const entry = fc.record(
+      {
+        use: fc.constantFrom('x509-svid', 'jwt-svid', 'sig', undefined),
+        kty: fc.constantFrom('EC', 'RSA', 'OKP', 'oct', 7),
+        crv: fc.constantFrom('P-256', 'P-384', 'P-521', 'X25519', undefined),
+        kid: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()),
+        x: fc.base64String({ maxLength: 90 }),
+        y: fc.base64String({ maxLength: 90 }),
+        n: fc.base64String({ maxLength: 20 }),
+        e: fc.constantFrom('AQAB', '', 'AA=='),
+        x5c: fc.oneof(
+          fc.constant([b64(ca1)]),
+          fc.array(fc.base64String({ maxLength: 40 }), { maxLength: 2 }),
+          fc.jsonValue(),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 4 }), fc.jsonValue(), (keys, sequence) =>
+        attempt(JSON.stringify({ keys, spiffe_sequence: sequence })),
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads any uint64 sequence exactly', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (seq) => {
+        const text = SpiffeBundle.create({ trustDomain: TD, sequence: seq }).marshal();
+        expect(SpiffeBundle.parse(TD, text).sequence).toBe(seq);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   SvidIssuerError,
   signJwtSvid,
 } from '@wid/svid-issuer';
+import fc from 'fast-check';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { ALL_ALGS, b64url, craft, KEY_FOR_ALG, keys } from './jwt-helpers.js';
@@ -633,6 +634,12 @@ describe('JwtSvid.parseAndValidate', () => {
     );
   });
 
+  it('refuses a missing bundle source as a coded error', () => {
+    expect(caught(() => JwtSvid.parseAndValidate(mint().token, undefined as never, [AUD], { now: NOW })).code).toBe(
+      'ERR_WID_JWT_INVALID_OPTIONS',
+    );
+  });
+
   it('validates against the current time by default', () => {
     const fresh = mint({ now: new Date() });
     expect(JwtSvid.parseAndValidate(fresh.token, bundles(), [AUD]).id.toString()).toBe(ID);
@@ -673,4 +680,63 @@ describe('JwtSvid.parseInsecure', () => {
       expect(caught(() => JwtSvid.parseInsecure(token(), audience, { now })).code).toBe(code);
     },
   );
+});
+
+describe('untrusted input never crashes', () => {
+  const isCoded = (e: unknown) => e instanceof SvidIssuerError && Object.hasOwn(SVID_ISSUER_ERROR_CODES, e.code);
+  const attempt = (token: string) => {
+    try {
+      JwtSvid.parseAndValidate(token, bundles(), [AUD], { now: NOW });
+      JwtSvid.parseInsecure(token, [AUD], { now: NOW });
+    } catch (e) {
+      if (!isCoded(e)) throw e;
+    }
+  };
+
+  it('turns arbitrary strings into coded errors', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), attempt), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.array(fc.base64String({ maxLength: 60 }), { minLength: 1, maxLength: 5 }), (parts) =>
+        attempt(parts.join('.')),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('turns arbitrary JSON headers and payloads into coded errors', () => {
+    const json = fc.jsonValue({ maxDepth: 3 });
+    fc.assert(
+      fc.property(json, json, (header, payload) => attempt(craft({ header, payload }))),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(
+        fc.record(
+          { sub: fc.oneof(fc.constant(ID), fc.jsonValue()), aud: fc.jsonValue(), exp: fc.jsonValue() },
+          { requiredKeys: [] },
+        ),
+        (payload) => attempt(craft({ header: goodHeader, payload })),
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('rejects every single-character change to a valid token', () => {
+    const token = mint().token;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ';
+    fc.assert(
+      fc.property(fc.nat(token.length - 1), fc.constantFrom(...alphabet), (pos, ch) => {
+        const changed = token.slice(0, pos) + ch + token.slice(pos + 1);
+        if (changed === token) return;
+        expect(() => JwtSvid.parseAndValidate(changed, bundles(), [AUD], { now: NOW })).toThrow(SvidIssuerError);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('survives claims nested a million levels deep', () => {
+    const deep = `{"sub":"${ID}","aud":"${AUD}","exp":${T + 60},"x":${'['.repeat(1e6)}${']'.repeat(1e6)}}`;
+    const svid = JwtSvid.parseInsecure(craft({ header: goodHeader, payload: deep }), [AUD], { now: NOW });
+    expect(Object.isFrozen(svid.claims['x'])).toBe(true);
+  });
 });

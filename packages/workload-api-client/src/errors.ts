@@ -16,9 +16,12 @@ export const CLIENT_ERROR_CODES = {
     'The Workload API has no identity for this process (gRPC PermissionDenied); check the workload identity rules and the attested attributes.',
   ERR_WID_CLIENT_UNAVAILABLE:
     'The Workload API is not reachable or is temporarily failing (gRPC Unavailable); check that the agent runs and the socket path is right, then retry.',
-  ERR_WID_CLIENT_UNIMPLEMENTED: 'The Workload API does not implement this method (gRPC Unimplemented); upgrade the agent.',
-  ERR_WID_CLIENT_DEADLINE_EXCEEDED: 'The call took longer than its deadline (gRPC DeadlineExceeded); retry or raise it.',
-  ERR_WID_CLIENT_RPC_FAILED: 'The call failed with the gRPC status in `grpcCode`; see `grpcDetails` and the agent logs.',
+  ERR_WID_CLIENT_UNIMPLEMENTED:
+    'The Workload API does not implement this method (gRPC Unimplemented); upgrade the agent.',
+  ERR_WID_CLIENT_DEADLINE_EXCEEDED:
+    'The call took longer than its deadline (gRPC DeadlineExceeded); retry or raise it.',
+  ERR_WID_CLIENT_RPC_FAILED:
+    'The call failed with the gRPC status in `grpcCode`; see `grpcDetails` and the agent logs.',
   ERR_WID_CLIENT_MALFORMED_RESPONSE:
     'The Workload API sent a response that does not hold valid SVIDs or bundles; see `field` and `cause`, and report it to the agent operator.',
   ERR_WID_CLIENT_ABORTED: 'The call was aborted through its AbortSignal; `cause` is the signal reason.',

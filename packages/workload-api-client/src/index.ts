@@ -11,9 +11,10 @@
  * const { svids, bundles } = await client.fetchX509Context();
  * const token = await client.fetchJwtSvid({ audience: 'https://api.example.org' });
  */
+
+export { SPIFFE_ENDPOINT_SOCKET } from './endpoint-address.js';
 export type { ClientErrorCode, WorkloadApiClientErrorFields } from './errors.js';
 export { CLIENT_ERROR_CODES, WorkloadApiClientError } from './errors.js';
-export { SPIFFE_ENDPOINT_SOCKET } from './endpoint-address.js';
 export type {
   CallOptions,
   FetchJwtSvidOptions,

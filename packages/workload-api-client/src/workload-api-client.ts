@@ -6,8 +6,8 @@ import {
   loadWorkloadApiDefinition,
   type ValidateJWTSVIDRequest,
 } from '@wid/workload-api-proto';
-import { WorkloadApiClientError } from './errors.js';
 import { resolveEndpointAddress } from './endpoint-address.js';
+import { WorkloadApiClientError } from './errors.js';
 import { Backoff, type ResolvedBackoff, resolveBackoff, sleep, type Timers } from './internal/backoff.js';
 import {
   type DropReporter,
@@ -196,7 +196,8 @@ export function createWorkloadApiClient(options: WorkloadApiClientOptions = {}):
     throw invalidOption('timers', 'timers must have setTimeout and clearTimeout functions');
   }
   const clock = options.clock ?? systemClock;
-  if (typeof clock.now !== 'function') throw invalidOption('clock', 'clock must have a now() function returning a Date');
+  if (typeof clock.now !== 'function')
+    throw invalidOption('clock', 'clock must have a now() function returning a Date');
   return new Client(address, { backoff, timers, random, clock, logger: options.logger ?? silent });
 }
 
@@ -229,7 +230,7 @@ class Client implements WorkloadApiClient {
     this.#random = o.random;
     this.#clock = o.clock;
     this.#logger = o.logger;
-    this.#transport = new Transport(address.target, address.target, {
+    this.#transport = new Transport(address.target, {
       // The channel's own reconnect backoff follows the watch backoff, so a restarted agent is picked up as soon as
       // the next watch attempt is due (grpc-js defaults: 1 s .. 120 s).
       'grpc.initial_reconnect_backoff_ms': Math.max(10, backoff.initialDelayMs),
@@ -367,9 +368,8 @@ class Client implements WorkloadApiClient {
     parse: (res: Res | Undecodable) => Out,
     options: WatchOptions,
   ): AsyncIterable<Out> {
-    const self = this;
     return {
-      [Symbol.asyncIterator]: () => self.#watchLoop(method, parse, options),
+      [Symbol.asyncIterator]: () => this.#watchLoop(method, parse, options),
     };
   }
 

@@ -1,10 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWorkloadApiClient,
   SPIFFE_ENDPOINT_SOCKET,
   type WorkloadApiClient,
   type WorkloadApiClientTimers,
 } from '@wid/workload-api-client';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const opened: WorkloadApiClient[] = [];
 function create(...args: Parameters<typeof createWorkloadApiClient>): WorkloadApiClient {
@@ -29,7 +29,11 @@ afterEach(async () => {
 describe('createWorkloadApiClient address', () => {
   it('reads SPIFFE_ENDPOINT_SOCKET from the injected env when no address is given', () => {
     const c = create({ env: { [SPIFFE_ENDPOINT_SOCKET]: 'unix:///run/spiffe/agent.sock' } });
-    expect(c.address).toEqual({ kind: 'unix', path: '/run/spiffe/agent.sock', target: 'unix:///run/spiffe/agent.sock' });
+    expect(c.address).toEqual({
+      kind: 'unix',
+      path: '/run/spiffe/agent.sock',
+      target: 'unix:///run/spiffe/agent.sock',
+    });
   });
 
   it('accepts the unix:/abs/path form', () => {
@@ -109,6 +113,9 @@ describe('createWorkloadApiClient options', () => {
 
   it('rejects timers without setTimeout', () => {
     const timers = { clearTimeout() {} } as unknown as WorkloadApiClientTimers;
-    expect(thrown(() => create({ env, timers }))).toMatchObject({ code: 'ERR_WID_CLIENT_INVALID_OPTION', option: 'timers' });
+    expect(thrown(() => create({ env, timers }))).toMatchObject({
+      code: 'ERR_WID_CLIENT_INVALID_OPTION',
+      option: 'timers',
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import { SpiffeId } from '@wid/spiffe-id';
 import { createCertificateAuthority, verifyX509Svid } from '@wid/svid-issuer';
 import {
@@ -28,13 +28,23 @@ function wireSvid(spiffeId: string, o: { hint?: string; declaredId?: string; wro
     spiffe_id: o.declaredId ?? spiffeId,
     x509_svid: concat(issued.certificatesDer),
     x509_svid_key: key.export({ format: 'der', type: 'pkcs8' }),
-    bundle: concat(ca.x509Bundle().x509Authorities().map((c) => c.raw)),
+    bundle: concat(
+      ca
+        .x509Bundle()
+        .x509Authorities()
+        .map((c) => c.raw),
+    ),
     hint: o.hint ?? '',
   };
 }
 
 function partnerBundle(): Buffer {
-  return concat(partner.x509Bundle().x509Authorities().map((c) => c.raw));
+  return concat(
+    partner
+      .x509Bundle()
+      .x509Authorities()
+      .map((c) => c.raw),
+  );
 }
 
 function jwks(authority: typeof ca): Buffer {
@@ -56,7 +66,8 @@ beforeAll(async () => {
     FetchX509SVID: (call) => call.write(x509Response),
     FetchJWTBundles: (call) => call.write(jwtBundlesResponse),
     FetchJWTSVID: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => cb(null, jwtSvidResponse),
-    ValidateJWTSVID: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => cb(null, validateResponse),
+    ValidateJWTSVID: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) =>
+      cb(null, validateResponse),
   });
 });
 
@@ -149,12 +160,7 @@ describe('fetchX509Context', () => {
       'federated_bundles["spiffe://partner.org"]',
       /^ERR_WID_/,
     ],
-    [
-      'bytes that are not a protobuf message',
-      () => Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
-      '',
-      undefined,
-    ],
+    ['bytes that are not a protobuf message', () => Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), '', undefined],
   ])('rejects a response with %s as ERR_WID_CLIENT_MALFORMED_RESPONSE', async (_, make, field, causeCode) => {
     x509Response = make();
     const e = await rejection(newClient().fetchX509Context());
@@ -204,7 +210,10 @@ describe('fetchJwtSvid', () => {
 
   it('returns every identity with fetchJwtSvids', async () => {
     jwtSvidResponse = {
-      svids: [WEB, DB].map((id) => ({ spiffe_id: id, svid: ca.issueJwtSvid({ spiffeId: id, audience: [audience] }).token })),
+      svids: [WEB, DB].map((id) => ({
+        spiffe_id: id,
+        svid: ca.issueJwtSvid({ spiffeId: id, audience: [audience] }).token,
+      })),
     };
     const svids = await newClient().fetchJwtSvids({ audience: [audience], spiffeId: SpiffeId.parse(WEB) });
     expect(svids.map((s) => s.id.toString())).toEqual([WEB, DB]);
@@ -212,7 +221,12 @@ describe('fetchJwtSvid', () => {
 
   it.each([
     ['no SVIDs', () => ({ svids: [] }), 'svids', undefined],
-    ['a token that is not a JWT', () => ({ svids: [{ spiffe_id: WEB, svid: 'not.a.jwt' }] }), 'svids[0].svid', /^ERR_WID_JWT_/],
+    [
+      'a token that is not a JWT',
+      () => ({ svids: [{ spiffe_id: WEB, svid: 'not.a.jwt' }] }),
+      'svids[0].svid',
+      /^ERR_WID_JWT_/,
+    ],
     [
       'a token for another audience',
       () => ({ svids: [{ spiffe_id: WEB, svid: ca.issueJwtSvid({ spiffeId: WEB, audience: ['other'] }).token }] }),
@@ -243,9 +257,21 @@ describe('fetchJwtBundles', () => {
   });
 
   it.each([
-    ['a value that is not JSON', () => ({ bundles: { 'spiffe://example.org': Buffer.from('{nope') } }), 'bundles["spiffe://example.org"]'],
-    ['a JWKS without keys', () => ({ bundles: { 'spiffe://example.org': Buffer.from('{}') } }), 'bundles["spiffe://example.org"]'],
-    ['an invalid trust domain key', () => ({ bundles: { 'spiffe://EXAMPLE': jwks(ca) } }), 'bundles["spiffe://EXAMPLE"]'],
+    [
+      'a value that is not JSON',
+      () => ({ bundles: { 'spiffe://example.org': Buffer.from('{nope') } }),
+      'bundles["spiffe://example.org"]',
+    ],
+    [
+      'a JWKS without keys',
+      () => ({ bundles: { 'spiffe://example.org': Buffer.from('{}') } }),
+      'bundles["spiffe://example.org"]',
+    ],
+    [
+      'an invalid trust domain key',
+      () => ({ bundles: { 'spiffe://EXAMPLE': jwks(ca) } }),
+      'bundles["spiffe://EXAMPLE"]',
+    ],
     ['bytes that are not a protobuf message', () => Buffer.from([0x0a, 0x05, 0x01]), ''],
   ])('rejects a response with %s as ERR_WID_CLIENT_MALFORMED_RESPONSE', async (_, make, field) => {
     jwtBundlesResponse = make();
@@ -268,6 +294,10 @@ describe('validateJwtSvid', () => {
   it('rejects an answer whose spiffe_id is not the token’s subject', async () => {
     validateResponse = { spiffe_id: DB, claims: null };
     const e = await rejection(newClient().validateJwtSvid(token, audience));
-    expect(e).toMatchObject({ code: 'ERR_WID_CLIENT_MALFORMED_RESPONSE', method: 'ValidateJWTSVID', field: 'spiffe_id' });
+    expect(e).toMatchObject({
+      code: 'ERR_WID_CLIENT_MALFORMED_RESPONSE',
+      method: 'ValidateJWTSVID',
+      field: 'spiffe_id',
+    });
   });
 });

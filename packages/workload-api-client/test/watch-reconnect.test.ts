@@ -200,9 +200,9 @@ describe('abort and close', () => {
     await expect(client.fetchJwtBundles({ signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'ERR_WID_CLIENT_ABORTED',
     });
-    await expect(
-      client.fetchJwtSvid({ audience: 'a', signal: AbortSignal.abort() }),
-    ).rejects.toMatchObject({ code: 'ERR_WID_CLIENT_ABORTED' });
+    await expect(client.fetchJwtSvid({ audience: 'a', signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ERR_WID_CLIENT_ABORTED',
+    });
     expect(server.calls.size).toBe(0);
   });
 

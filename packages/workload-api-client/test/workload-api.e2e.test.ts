@@ -88,7 +88,9 @@ describe('a workload in another process', () => {
     expect(verifyX509Svid(chain, source.x509Bundle()).id.toString()).toBe(WEB);
     // The server attested the child by its kernel peer credentials.
     expect(source.stats.attributes).toContainEqual(
-      expect.objectContaining({ workload: expect.objectContaining({ unix: expect.objectContaining({ pid: x509['pid'], uid }) }) }),
+      expect.objectContaining({
+        workload: expect.objectContaining({ unix: expect.objectContaining({ pid: x509['pid'], uid }) }),
+      }),
     );
 
     const jwt = await child.waitFor('jwt');
@@ -131,6 +133,46 @@ describe('a workload in another process', () => {
   });
 });
 
+describe('watchX509Context across a server restart', () => {
+  it('reconnects with backoff when the agent goes away and delivers the context once it is back', async () => {
+    const first = await serve('restart', uid);
+    const client = createWorkloadApiClient({
+      address: first.address,
+      env: {},
+      backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    const errors: string[] = [];
+    try {
+      const it = client.watchX509Context({ onError: (e) => errors.push(e.code) })[Symbol.asyncIterator]();
+      const before = await it.next();
+      expect(before.value?.defaultSvid().id.toString()).toBe(WEB);
+      const next = it.next();
+      await first.server.close(); // ends the open stream and removes the socket
+      // A new agent on the same socket path, with its own CA.
+      const source = createCaIdentitySource({
+        trustDomain: 'example.org',
+        identities: [{ spiffeId: WEB, match: uidIs(uid) }],
+      });
+      const second = createWorkloadApiServer({
+        listen: first.address,
+        attestors: [createUnixAttestor()],
+        identities: source,
+      });
+      servers.push(second);
+      await second.listen();
+      const after = await next;
+      expect(after.done).toBe(false);
+      const svid = after.value!.defaultSvid();
+      expect(verifyX509Svid(svid.certificates, source.x509Bundle()).id.toString()).toBe(WEB);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.every((c) => c === 'ERR_WID_CLIENT_UNAVAILABLE')).toBe(true);
+      await it.return?.();
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('the server facing bad requests', () => {
   const { Client } = loadWorkloadApiDefinition();
 
@@ -153,7 +195,10 @@ describe('the server facing bad requests', () => {
     const raw = new Client(granted.address, credentials.createInsecure());
     try {
       const noHeader = await streamError(raw.FetchX509SVID({}, new Metadata()));
-      expect(noHeader).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'security header missing from request' });
+      expect(noHeader).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'security header missing from request',
+      });
 
       const wrongValue = new Metadata();
       wrongValue.set(SECURITY_HEADER_KEY, 'TRUE'); // the value is case-sensitive

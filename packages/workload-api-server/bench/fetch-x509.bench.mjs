@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { credentials, Metadata, Server, ServerCredentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { credentials, Metadata, makeGenericClientConstructor, Server, ServerCredentials } from '@grpc/grpc-js';
+import { createWorkloadApiMetadata, loadWorkloadApiDefinition } from '@wid/workload-api-proto';
 import { createWorkloadApiServer } from '@wid/workload-api-server';
 import { FakeWorkloadIdentitySource } from '@wid/workload-api-server/testing';
-import { createWorkloadApiMetadata, loadWorkloadApiDefinition } from '@wid/workload-api-proto';
 
 const STREAMS = Number(process.env.WID_BENCH_STREAMS ?? 10_000);
 const CONNECTIONS = 100;
@@ -45,7 +45,7 @@ async function loadAttestor() {
     return { attestor: unix, label: 'real @wid/attestor-unix (SO_PEERCRED + /proc)' };
   } catch {
     return {
-      label: 'fake attestor (@wid/attestor-unix not built)',
+      label: 'fake attestor (WID_BENCH_FAKE_ATTESTOR set, or @wid/attestor-unix not built)',
       attestor: {
         name: 'unix',
         readPeerCredentials: () => ({ pid: process.pid, uid: 0, gid: 0 }),
@@ -62,26 +62,25 @@ function percentile(sorted, p) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A bare grpc-js unary service on its own Unix socket, accepted the same way (baseline). */
+const PING_SERVICE = {
+  Ping: {
+    path: '/bench.Ping/Ping',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b) => b,
+    requestDeserialize: (b) => b,
+    responseSerialize: (b) => b,
+    responseDeserialize: (b) => b,
+  },
+};
+
 async function startBaseline(path) {
   const server = new Server();
-  const service = {
-    Ping: {
-      path: '/bench.Ping/Ping',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (b) => b,
-      requestDeserialize: (b) => b,
-      responseSerialize: (b) => b,
-      responseDeserialize: (b) => b,
-    },
-  };
-  server.addService(service, { Ping: (_call, cb) => cb(null, Buffer.alloc(1240, 1)) });
+  server.addService(PING_SERVICE, { Ping: (_call, cb) => cb(null, Buffer.alloc(1240, 1)) });
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   const net = createServer((socket) => injector.injectConnection(socket));
   await new Promise((r) => net.listen(path, r));
-  const Client = makeGenericClientConstructor(service, 'Ping');
   return {
-    Client,
     close: async () => {
       server.forceShutdown();
       await new Promise((r) => net.close(r));
@@ -126,33 +125,19 @@ async function main() {
     const server = createWorkloadApiServer({ listen: `unix://${path}`, attestors: [attestor], identities });
     await server.listen();
     const baseline = await startBaseline(join(dir, 'ping.sock'));
-    const { Client } = loadWorkloadApiDefinition();
     const target = `unix://${path}`;
     const baseTarget = `unix://${join(dir, 'ping.sock')}`;
 
-    // ---- 1. connect + first response, interleaved rounds
-    for (let i = 0; i < 50; i++) {
-      await timeFetch(Client, target);
-      await timeBaseline(baseline.Client, baseTarget);
-    }
-    const subject = [];
-    const base = [];
-    const roundSubject = [];
-    const roundBase = [];
-    const ROUNDS = 5;
-    const PER_ROUND = 300;
-    for (let r = 0; r < ROUNDS; r++) {
-      let t = performance.now();
-      for (let i = 0; i < PER_ROUND; i++) subject.push(await timeFetch(Client, target));
-      roundSubject.push(PER_ROUND / ((performance.now() - t) / 1000));
-      t = performance.now();
-      for (let i = 0; i < PER_ROUND; i++) base.push(await timeBaseline(baseline.Client, baseTarget));
-      roundBase.push(PER_ROUND / ((performance.now() - t) / 1000));
-    }
-    subject.sort((a, b) => a - b);
-    base.sort((a, b) => a - b);
-    const sRate = median(roundSubject);
-    const bRate = median(roundBase);
+    // ---- 1. connect + first response, interleaved rounds, measured by a separate workload process (as in real life:
+    // the client's own allocations must not pause the server's event loop).
+    const latency = await new Promise((resolve, reject) => {
+      const child = fork(fileURLToPath(import.meta.url), ['latency-child', target, baseTarget], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`latency process exited (${code})`)));
+    });
+    const { subject, base, sRate, bRate } = latency;
     console.log(`attestor: ${label}`);
     console.log(
       `workload-api new connection + FetchX509SVID first response: ${sRate.toFixed(0)} streams/s ` +
@@ -163,84 +148,170 @@ async function main() {
     );
     await baseline.close();
 
-    // ---- 2. 10,000 streams, one rotation
-    globalThis.gc?.();
-    await new Promise((r) => setTimeout(r, 200));
-    globalThis.gc?.();
-    const rssBefore = process.memoryUsage().rss;
-    const heapBefore = process.memoryUsage().heapUsed;
-    const child = fork(fileURLToPath(import.meta.url), ['streams-child', target, String(STREAMS), String(STREAMS / CONNECTIONS)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const messages = [];
-    let wake;
-    child.on('message', (m) => {
-      messages.push(m);
-      wake?.();
-    });
-    const waitFor = async (type, ms) => {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const m = messages.find((x) => x.type === type || x.type === 'error');
-        if (m) {
-          if (m.type === 'error') throw new Error(`stream failed: ${m.details}`);
-          return m;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${type}`);
-        await new Promise((r) => {
-          wake = r;
-          setTimeout(r, 100);
-        });
-      }
-    };
-    const tOpen = performance.now();
-    await waitFor('open', 60_000);
-    const openSeconds = (performance.now() - tOpen) / 1000;
-    globalThis.gc?.();
-    await new Promise((r) => setTimeout(r, 200));
-    globalThis.gc?.();
-    const rssPerStream = (process.memoryUsage().rss - rssBefore) / STREAMS;
-    const heapPerStream = (process.memoryUsage().heapUsed - heapBefore) / STREAMS;
-    const pushedAt = now();
-    identities.setX509Context({ svids: [svid(2)], federatedBundles: new Map() });
-    const rotated = await waitFor('rotated', 30_000);
-    const pushMs = rotated.at - pushedAt;
-    console.log(
-      `workload-api rotation pushed to ${STREAMS} open streams (${CONNECTIONS} connections): all received in ${pushMs.toFixed(0)} ms ` +
-        `(${(STREAMS / (pushMs / 1000)).toFixed(0)} streams/s; opening them took ${openSeconds.toFixed(2)} s) | ` +
-        `server memory per open stream: RSS ${(rssPerStream / 1024).toFixed(2)} KiB, heap ${(heapPerStream / 1024).toFixed(2)} KiB | ` +
-        `goals: push <= 1000 ms ${pushMs <= 1000 ? 'met' : 'NOT met'}, <= 8 KiB/stream ${rssPerStream <= 8192 ? 'met' : 'NOT met'}`,
-    );
-    child.send({ type: 'exit' });
-    await new Promise((r) => child.once('exit', r));
     await server.close();
+
+    // ---- 2. 10,000 streams, one rotation: each server in a fresh process (clean RSS), bare grpc-js first.
+    const bare = await runInChild('bare', dir);
+    const wid = await runInChild('wid', dir);
+    console.log(
+      `workload-api rotation pushed to ${STREAMS} open streams (${CONNECTIONS} connections): all received in ${wid.pushMs.toFixed(0)} ms ` +
+        `(opening them took ${wid.openSeconds.toFixed(2)} s) | baseline bare grpc-js server stream push: ${bare.pushMs.toFixed(0)} ms | ` +
+        `ratio ${(bare.pushMs / wid.pushMs).toFixed(2)} | goal <= 1000 ms: ${wid.pushMs <= 1000 ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `workload-api server memory per open stream: RSS ${kib(wid.rssPerStream)} KiB (heap ${kib(wid.heapPerStream)} KiB) | ` +
+        `baseline bare grpc-js server stream: RSS ${kib(bare.rssPerStream)} KiB (heap ${kib(bare.heapPerStream)} KiB) | ` +
+        `ratio ${(bare.rssPerStream / wid.rssPerStream).toFixed(2)} | goal <= 8 KiB: ${wid.rssPerStream <= 8192 ? 'met' : 'NOT met'}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-// ---------------------------------------------------------------- child: holds many streams open
-function streamsChild() {
-  const [, , , target, total, perConn] = process.argv;
-  const { Client } = loadWorkloadApiDefinition();
-  const n = Number(total);
+// ---------------------------------------------------------------- part 2 processes
+const kib = (bytes) => (bytes / 1024).toFixed(2);
+
+const BARE_SERVICE = {
+  Stream: {
+    path: '/bench.Stream/Stream',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: (b) => b,
+    requestDeserialize: (b) => b,
+    responseSerialize: (b) => b,
+    responseDeserialize: (b) => b,
+  },
+};
+
+/** Forks a server process of `kind` ('wid' | 'bare') and returns what it measured. */
+function runInChild(kind, dir) {
+  const child = fork(fileURLToPath(import.meta.url), ['server-child', kind, dir], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => (m.error ? reject(new Error(m.error)) : resolve(m)));
+    child.once('exit', (code) => reject(new Error(`${kind} server process exited (${code})`)));
+  });
+}
+
+async function settle() {
+  globalThis.gc?.();
+  await new Promise((r) => setTimeout(r, 200));
+  globalThis.gc?.();
+}
+
+/** Server side of part 2: start a server, let a client process open STREAMS streams, measure, push once. */
+async function serverChild(kind, dir) {
+  const path = join(dir, `${kind}.sock`);
+  let push;
+  let close;
+  if (kind === 'wid') {
+    const { attestor } = await loadAttestor();
+    const identities = new FakeWorkloadIdentitySource({
+      x509Context: { svids: [svid(1)], federatedBundles: new Map() },
+      recordCalls: false,
+    });
+    const server = createWorkloadApiServer({ listen: `unix://${path}`, attestors: [attestor], identities });
+    await server.listen();
+    push = () => identities.setX509Context({ svids: [svid(2)], federatedBundles: new Map() });
+    close = () => server.close();
+  } else {
+    const server = new Server();
+    const calls = new Set();
+    const first = Buffer.alloc(1300, 1);
+    server.addService(BARE_SERVICE, {
+      Stream: (call) => {
+        calls.add(call);
+        call.on('cancelled', () => calls.delete(call));
+        call.write(first);
+      },
+    });
+    const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+    const net = createServer((socket) => injector.injectConnection(socket));
+    await new Promise((r) => net.listen(path, r));
+    const second = Buffer.alloc(1300, 2);
+    push = () => {
+      for (const call of calls) call.write(second);
+    };
+    close = async () => {
+      server.forceShutdown();
+      await new Promise((r) => net.close(r));
+    };
+  }
+  await settle();
+  const before = process.memoryUsage();
+  const clients = fork(fileURLToPath(import.meta.url), ['clients-child', kind, `unix://${path}`], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages = [];
+  let wake;
+  clients.on('message', (m) => {
+    messages.push(m);
+    wake?.();
+  });
+  const waitFor = async (type, ms) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const m = messages.find((x) => x.type === type || x.type === 'error');
+      if (m) {
+        if (m.type === 'error') throw new Error(`${kind} stream failed: ${m.details}`);
+        return m;
+      }
+      if (Date.now() > deadline) throw new Error(`${kind}: timed out waiting for ${type}`);
+      await new Promise((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
+  };
+  try {
+    const tOpen = performance.now();
+    await waitFor('open', 60_000);
+    const openSeconds = (performance.now() - tOpen) / 1000;
+    await settle();
+    const after = process.memoryUsage();
+    const pushedAt = now();
+    push();
+    const rotated = await waitFor('rotated', 30_000);
+    process.send({
+      pushMs: rotated.at - pushedAt,
+      openSeconds,
+      rssPerStream: (after.rss - before.rss) / STREAMS,
+      heapPerStream: (after.heapUsed - before.heapUsed) / STREAMS,
+    });
+  } catch (error) {
+    process.send({ error: String(error?.message ?? error) });
+  } finally {
+    clients.send({ type: 'exit' });
+    await new Promise((r) => clients.once('exit', r));
+    await close();
+    process.exit(0);
+  }
+}
+
+/** Client side of part 2: CONNECTIONS connections, STREAMS streams in total; reports when all have 1, then 2 messages. */
+function clientsChild(kind, target) {
+  const Client =
+    kind === 'wid' ? loadWorkloadApiDefinition().Client : makeGenericClientConstructor(BARE_SERVICE, 'Stream');
+  const open = (client) =>
+    kind === 'wid'
+      ? client.FetchX509SVID({}, createWorkloadApiMetadata())
+      : client.Stream(Buffer.alloc(0), new Metadata());
+  const perConnection = STREAMS / CONNECTIONS;
   const clients = [];
   let firsts = 0;
   let seconds = 0;
-  let lastSecondAt = 0;
-  for (let i = 0; i < n; i++) {
-    if (i % Number(perConn) === 0) {
+  for (let i = 0; i < STREAMS; i++) {
+    if (i % perConnection === 0) {
       clients.push(new Client(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
     }
-    const stream = clients.at(-1).FetchX509SVID({}, createWorkloadApiMetadata());
+    const stream = open(clients.at(-1));
     let got = 0;
     stream.on('data', () => {
       got++;
-      if (got === 1 && ++firsts === n) process.send({ type: 'open' });
-      if (got === 2) {
-        lastSecondAt = now();
-        if (++seconds === n) process.send({ type: 'rotated', at: lastSecondAt });
-      }
+      if (got === 1 && ++firsts === STREAMS) process.send({ type: 'open' });
+      if (got === 2 && ++seconds === STREAMS) process.send({ type: 'rotated', at: now() });
     });
     stream.on('error', (e) => {
       if (e.code !== 1) process.send({ type: 'error', details: e.details });
@@ -254,6 +325,35 @@ function streamsChild() {
   });
 }
 
+/** Part 1 client: sequential new connection + first response, subject and baseline interleaved by round. */
+async function latencyChild(target, baseTarget) {
+  const { Client } = loadWorkloadApiDefinition();
+  const Ping = makeGenericClientConstructor(PING_SERVICE, 'Ping');
+  for (let i = 0; i < 50; i++) {
+    await timeFetch(Client, target);
+    await timeBaseline(Ping, baseTarget);
+  }
+  const subject = [];
+  const base = [];
+  const roundSubject = [];
+  const roundBase = [];
+  const ROUNDS = 5;
+  const PER_ROUND = 300;
+  for (let r = 0; r < ROUNDS; r++) {
+    let t = performance.now();
+    for (let i = 0; i < PER_ROUND; i++) subject.push(await timeFetch(Client, target));
+    roundSubject.push(PER_ROUND / ((performance.now() - t) / 1000));
+    t = performance.now();
+    for (let i = 0; i < PER_ROUND; i++) base.push(await timeBaseline(Ping, baseTarget));
+    roundBase.push(PER_ROUND / ((performance.now() - t) / 1000));
+  }
+  subject.sort((a, b) => a - b);
+  base.sort((a, b) => a - b);
+  process.send({ subject, base, sRate: median(roundSubject), bRate: median(roundBase) });
+  process.exit(0);
+}
 
-if (process.argv[2] === 'streams-child') streamsChild();
+if (process.argv[2] === 'latency-child') await latencyChild(process.argv[3], process.argv[4]);
+else if (process.argv[2] === 'server-child') await serverChild(process.argv[3], process.argv[4]);
+else if (process.argv[2] === 'clients-child') clientsChild(process.argv[3], process.argv[4]);
 else await main();

@@ -433,6 +433,28 @@ describe('attestation', () => {
     });
   });
 
+  it('lets calls arriving together on one connection share one attestation, never a settled one', async () => {
+    const { client, unix } = await setup();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const original = unix.attestImpl;
+    unix.attestImpl = async (pid) => {
+      await gate;
+      return original(pid);
+    };
+    const c = client();
+    const readers = [1, 2, 3].map(() => new StreamReader(c.FetchX509SVID({}, md())));
+    await expect.poll(() => unix.attestCount).toBe(1);
+    release();
+    await Promise.all(readers.map((r) => r.next()));
+    expect(unix.attestCount).toBe(1);
+    await unaryCall((cb) => c.FetchJWTSVID({ audience: ['a'] }, md(), cb));
+    expect(unix.attestCount).toBe(2);
+    for (const r of readers) r.stream.cancel();
+  });
+
   it('ties each call to the credentials of its own connection', async () => {
     const { client, identities } = await setup({
       x509Context: context([svid('pid-1001'), svid('pid-1002')]),

@@ -271,6 +271,26 @@ describe('close()', () => {
     expect((await reader.ended).code).toBe(status.UNAVAILABLE);
   });
 
+  it('is not held up by a source that ignores its abort signal', async () => {
+    const { server, client, identities } = await running();
+    identities.watchJwtBundles = () => ({
+      [Symbol.asyncIterator]: () => {
+        let first = true;
+        return {
+          next: () => {
+            if (!first) return new Promise(() => {}); // never settles, ignores the signal
+            first = false;
+            return Promise.resolve({ done: false, value: { bundles: new Map() } });
+          },
+        };
+      },
+    });
+    const reader = new StreamReader(client.FetchJWTBundles({}, md()));
+    await reader.next();
+    await server.close();
+    expect((await reader.ended).code).toBe(status.OK);
+  });
+
   it('works with await using ([Symbol.asyncDispose])', async () => {
     const path = `${dir()}/agent.sock`;
     {

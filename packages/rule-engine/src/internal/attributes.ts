@@ -82,14 +82,24 @@ export function resolveAttribute(schema: AttributeSchema, segments: readonly str
         };
       }
       if (rest > 0) {
-        return { ok: false, segment: i + 1, message: `${path} is of type ${next}; it has no field ${JSON.stringify(segments[i + 1])}` };
+        return {
+          ok: false,
+          segment: i + 1,
+          message: `${path} is of type ${next}; it has no field ${JSON.stringify(segments[i + 1])}`,
+        };
       }
       if (mapKey !== undefined) {
         return { ok: false, segment: i, message: `${path} is of type ${next}; only maps can be indexed` };
       }
       return {
         ok: true,
-        ref: { display: path, segments: [...segments], type: next, blockDepth, attestedFlag: seg === 'attested' && i === blockDepth },
+        ref: {
+          display: path,
+          segments: [...segments],
+          type: next,
+          blockDepth,
+          attestedFlag: seg === 'attested' && i === blockDepth,
+        },
       };
     }
     node = next;

@@ -8,7 +8,13 @@ import { parseDuration } from '../duration.js';
 import { RuleEngineError } from '../errors.js';
 import type { JsonValue, WorkloadIdentityCondition, WorkloadIdentityResource } from '../resource.js';
 import { type Resolution, resolveAttribute } from './attributes.js';
-import { type CompiledExpr, compileAttributeRead, compileExpression, type EvalContext, ExpressionError } from './expression.js';
+import {
+  type CompiledExpr,
+  compileAttributeRead,
+  compileExpression,
+  type EvalContext,
+  ExpressionError,
+} from './expression.js';
 import { isValidDnsSan } from './hostname.js';
 import type { Site } from './site.js';
 import type { PathSeg } from './source.js';
@@ -51,6 +57,8 @@ export interface CompiledIdentity {
   readonly resource: WorkloadIdentityResource;
   readonly rules: readonly CompiledRule[];
   readonly spiffeId: CompiledTemplate;
+  /** The SPIFFE ID, built once, when spec.spiffe.id has no template expressions. */
+  readonly fixedSpiffeId: SpiffeId | undefined;
   readonly hint: CompiledTemplate | undefined;
   readonly dnsSans: readonly CompiledTemplate[];
   readonly ipSans: readonly string[];
@@ -102,7 +110,11 @@ export function resolveConditionAttribute(schema: AttributeSchema, attribute: st
       key = undefined;
     }
     if (typeof key !== 'string') {
-      return { ok: false, segment: 0, message: `cannot read ${JSON.stringify(attribute)}: write a map key as labels["key"]` };
+      return {
+        ok: false,
+        segment: 0,
+        message: `cannot read ${JSON.stringify(attribute)}: write a map key as labels["key"]`,
+      };
     }
     return resolveAttribute(schema, attribute.slice(0, bracket).split('.'), key);
   }
@@ -201,8 +213,10 @@ function ttl(site: Site, text: string | undefined, path: PathSeg[], max: number)
     throw e;
   }
   if (ms === 0) return undefined; // protobuf zero Duration: unset, the default cap applies
-  if (ms < 0) site.fail('ERR_WID_RULE_INVALID_DURATION', path, `must be positive, got ${JSON.stringify(text)}`, { input: text });
-  if (ms < 1000) site.fail('ERR_WID_RULE_INVALID_FIELD', path, `must be at least 1s, got ${JSON.stringify(text)}`, { input: text });
+  if (ms < 0)
+    site.fail('ERR_WID_RULE_INVALID_DURATION', path, `must be positive, got ${JSON.stringify(text)}`, { input: text });
+  if (ms < 1000)
+    site.fail('ERR_WID_RULE_INVALID_FIELD', path, `must be at least 1s, got ${JSON.stringify(text)}`, { input: text });
   const seconds = Math.floor(ms / 1000);
   if (seconds > max) {
     site.fail('ERR_WID_RULE_TTL_TOO_LONG', path, `${text} is longer than the limit of ${max / 3600}h`, {
@@ -277,13 +291,19 @@ export function compileResource(
   const sp = resource.spec.spiffe;
   const idPath: PathSeg[] = ['spec', 'spiffe', 'id'];
   const spiffeId = template(site, schema, sp.id, idPath);
+  let fixedSpiffeId: SpiffeId | undefined;
   try {
-    SpiffeId.fromPath(trustDomain, spiffeId.skeleton);
+    const skeletonId = SpiffeId.fromPath(trustDomain, spiffeId.skeleton);
+    if (spiffeId.constant !== undefined) fixedSpiffeId = skeletonId;
   } catch (e) {
     if (!(e instanceof SpiffeIdError)) throw e;
-    site.fail('ERR_WID_RULE_INVALID_FIELD', idPath, `is not a valid SPIFFE ID path: ${e.message}`, { input: sp.id, cause: e });
+    site.fail('ERR_WID_RULE_INVALID_FIELD', idPath, `is not a valid SPIFFE ID path: ${e.message}`, {
+      input: sp.id,
+      cause: e,
+    });
   }
-  const hint = sp.hint === undefined || sp.hint === '' ? undefined : template(site, schema, sp.hint, ['spec', 'spiffe', 'hint']);
+  const hint =
+    sp.hint === undefined || sp.hint === '' ? undefined : template(site, schema, sp.hint, ['spec', 'spiffe', 'hint']);
 
   const x509 = sp.x509;
   const dnsSans = (x509?.dns_sans ?? []).map((text, i) => {
@@ -296,9 +316,14 @@ export function compileResource(
   });
   const ipSans = (x509?.ip_sans ?? []).map((ip, i) => {
     if (isIP(ip) === 0) {
-      site.fail('ERR_WID_RULE_INVALID_FIELD', ['spec', 'spiffe', 'x509', 'ip_sans', i], `${JSON.stringify(ip)} is not an IP address`, {
-        input: ip,
-      });
+      site.fail(
+        'ERR_WID_RULE_INVALID_FIELD',
+        ['spec', 'spiffe', 'x509', 'ip_sans', i],
+        `${JSON.stringify(ip)} is not an IP address`,
+        {
+          input: ip,
+        },
+      );
     }
     return ip;
   });
@@ -317,11 +342,25 @@ export function compileResource(
       }
       return t;
     };
-    const s = { commonName: field('common_name'), organization: field('organization'), organizationalUnit: field('organizational_unit') };
+    const s = {
+      commonName: field('common_name'),
+      organization: field('organization'),
+      organizationalUnit: field('organizational_unit'),
+    };
     if (s.commonName || s.organization || s.organizationalUnit) subject = s;
   }
-  const x509MaxTtlSeconds = ttl(site, x509?.maximum_ttl, ['spec', 'spiffe', 'x509', 'maximum_ttl'], MAX_X509_TTL_SECONDS);
-  const jwtMaxTtlSeconds = ttl(site, sp.jwt?.maximum_ttl, ['spec', 'spiffe', 'jwt', 'maximum_ttl'], MAX_JWT_TTL_SECONDS);
+  const x509MaxTtlSeconds = ttl(
+    site,
+    x509?.maximum_ttl,
+    ['spec', 'spiffe', 'x509', 'maximum_ttl'],
+    MAX_X509_TTL_SECONDS,
+  );
+  const jwtMaxTtlSeconds = ttl(
+    site,
+    sp.jwt?.maximum_ttl,
+    ['spec', 'spiffe', 'jwt', 'maximum_ttl'],
+    MAX_JWT_TTL_SECONDS,
+  );
 
   let extraClaims: (ctx: EvalContext) => Readonly<Record<string, JsonValue>> = () => EMPTY_CLAIMS;
   const claims = sp.jwt?.extra_claims;
@@ -338,6 +377,7 @@ export function compileResource(
     resource: frozen,
     rules,
     spiffeId,
+    fixedSpiffeId,
     hint,
     dnsSans,
     ipSans,

@@ -398,7 +398,8 @@ class Compiler {
   }
 
   expect(c: C, type: AttributeType, a: Ast, role: string): void {
-    if (c.type !== type) this.typeError(`${role} must be ${typeName(type)}, but ${this.src(a)} is ${typeName(c.type)}`, a);
+    if (c.type !== type)
+      this.typeError(`${role} must be ${typeName(type)}, but ${this.src(a)} is ${typeName(c.type)}`, a);
   }
 
   compile(a: Ast): C {
@@ -436,7 +437,8 @@ class Compiler {
         const l = this.compile(a.l);
         const r = this.compile(a.r);
         const op = a.t === 'eq' ? '==' : '!=';
-        if (!SCALARS.includes(l.type)) this.typeError(`${op} compares strings, ints or bools; ${this.src(a.l)} is ${typeName(l.type)}`, a.l);
+        if (!SCALARS.includes(l.type))
+          this.typeError(`${op} compares strings, ints or bools; ${this.src(a.l)} is ${typeName(l.type)}`, a.l);
         if (l.type !== r.type) {
           this.typeError(
             `cannot compare ${typeName(l.type)} with ${typeName(r.type)} in ${this.src(a)}${
@@ -493,7 +495,8 @@ class Compiler {
       return this.attribute(a, a.obj.segs, a.key.v);
     }
     const obj = this.compile(a.obj);
-    if (obj.type !== 'map') this.typeError(`only maps can be indexed; ${this.src(a.obj)} is ${typeName(obj.type)}`, a.obj);
+    if (obj.type !== 'map')
+      this.typeError(`only maps can be indexed; ${this.src(a.obj)} is ${typeName(obj.type)}`, a.obj);
     const key = this.compile(a.key);
     this.expect(key, 'string', a.key, 'a map key');
     const of = obj.fn;
@@ -625,7 +628,10 @@ class Compiler {
               ? 'string'
               : coll.type === 'int[]'
                 ? 'int'
-                : this.typeError(`${name} needs a list, map or string first; ${this.src(a.args[0]!)} is ${typeName(coll.type)}`, a.args[0]!);
+                : this.typeError(
+                    `${name} needs a list, map or string first; ${this.src(a.args[0]!)} is ${typeName(coll.type)}`,
+                    a.args[0]!,
+                  );
         const items = a.args.slice(1).map((x) => {
           const c = this.compile(x);
           this.expect(c, elem, x, `an item of ${name}`);
@@ -658,7 +664,10 @@ class Compiler {
         this.arity(a, 1, 1);
         const x = this.compile(a.args[0]!);
         if (x.type !== 'string' && x.type !== 'map' && !x.type.endsWith('[]')) {
-          this.typeError(`is_empty needs a string, list or map; ${this.src(a.args[0]!)} is ${typeName(x.type)}`, a.args[0]!);
+          this.typeError(
+            `is_empty needs a string, list or map; ${this.src(a.args[0]!)} is ${typeName(x.type)}`,
+            a.args[0]!,
+          );
         }
         const f = x.fn;
         const text = this.src(a);
@@ -680,7 +689,10 @@ class Compiler {
         const yes = this.compile(a.args[1]!);
         const no = this.compile(a.args[2]!);
         if (yes.type !== no.type) {
-          this.typeError(`both branches of ifelse must have one type; got ${typeName(yes.type)} and ${typeName(no.type)}`, a);
+          this.typeError(
+            `both branches of ifelse must have one type; got ${typeName(yes.type)} and ${typeName(no.type)}`,
+            a,
+          );
         }
         const cf = cond.fn;
         const yf = yes.fn;

@@ -240,7 +240,8 @@ class Parser {
         this.i++;
         break;
       }
-      if (c === '[' && this.p[this.i + 1] === ':') this.fail('POSIX character classes like [[:alpha:]] are not supported');
+      if (c === '[' && this.p[this.i + 1] === ':')
+        this.fail('POSIX character classes like [[:alpha:]] are not supported');
       first = false;
       const lo = this.classAtom();
       if (typeof lo !== 'number') {

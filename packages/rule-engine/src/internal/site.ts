@@ -36,7 +36,8 @@ export class Site {
     const pos = this.locate?.(path);
     const p = formatPath(path);
     const at: string[] = [];
-    if (pos !== undefined) at.push(`${this.source === undefined ? 'line ' : `${this.source}:`}${pos.line}:${pos.column}`);
+    if (pos !== undefined)
+      at.push(`${this.source === undefined ? 'line ' : `${this.source}:`}${pos.line}:${pos.column}`);
     else if (this.source !== undefined) at.push(this.source);
     if (extra.expressionColumn !== undefined) at.push(`expression column ${extra.expressionColumn}`);
     const suffix = at.length === 0 ? '' : ` (${at.join(', ')})`;

@@ -1,6 +1,6 @@
 // Turns loader input (YAML/JSON text, objects, arrays of them) into resource values, each with a way to map a field
 // path back to a line and column of the text it came from.
-import { isMap, isScalar, isSeq, LineCounter, type Node as YamlNode, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import { RuleEngineError } from '../errors.js';
 
 export type PathSeg = string | number;
@@ -68,22 +68,29 @@ function locator(root: YamlNode | null, lineCounter: LineCounter, base: readonly
   };
 }
 
-/** Parses YAML (or JSON, a subset) text: one resource per document, or per element of a top-level list. */
-export function parseText(text: string, source: string | undefined): SourceItem[] {
+/** Parses YAML (or JSON) text into one value per document, each with a locator. */
+export function parseDocuments(
+  text: string,
+  source: string | undefined,
+): { value: unknown; root: YamlNode; lineCounter: LineCounter }[] {
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
-  const items: SourceItem[] = [];
+  const out: { value: unknown; root: YamlNode; lineCounter: LineCounter }[] = [];
   for (const doc of docs) {
     const err = doc.errors[0];
     if (err !== undefined) {
       const pos = err.linePos?.[0];
       const where = pos === undefined ? '' : ` (${source === undefined ? '' : `${source}:`}${pos.line}:${pos.col})`;
-      throw new RuleEngineError('ERR_WID_RULE_YAML_SYNTAX', `${err.message.split('\n')[0]}${where}`, {
-        source,
-        line: pos?.line,
-        column: pos?.col,
-        cause: err,
-      });
+      throw new RuleEngineError(
+        'ERR_WID_RULE_YAML_SYNTAX',
+        `${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}${where}`,
+        {
+          source,
+          line: pos?.line,
+          column: pos?.col,
+          cause: err,
+        },
+      );
     }
     if (doc.contents === null) continue;
     let value: unknown;
@@ -95,7 +102,15 @@ export function parseText(text: string, source: string | undefined): SourceItem[
         cause: e,
       });
     }
-    const root = doc.contents as YamlNode;
+    out.push({ value, root: doc.contents as YamlNode, lineCounter });
+  }
+  return out;
+}
+
+/** Parses YAML (or JSON, a subset) text: one resource per document, or per element of a top-level list. */
+export function parseText(text: string, source: string | undefined): SourceItem[] {
+  const items: SourceItem[] = [];
+  for (const { value, root, lineCounter } of parseDocuments(text, source)) {
     if (Array.isArray(value)) {
       value.forEach((v, i) => {
         items.push({ value: v, locate: locator(root, lineCounter, [i]), source });
@@ -105,6 +120,18 @@ export function parseText(text: string, source: string | undefined): SourceItem[
     }
   }
   return items;
+}
+
+/** Parses text holding exactly one YAML document (an empty text is `undefined`). */
+export function parseSingle(text: string, source: string | undefined): { value: unknown; locate: Locate | undefined } {
+  const docs = parseDocuments(text, source);
+  if (docs.length > 1) {
+    throw new RuleEngineError('ERR_WID_RULE_YAML_SYNTAX', 'expected a single YAML document, found several', { source });
+  }
+  const d = docs[0];
+  return d === undefined
+    ? { value: undefined, locate: undefined }
+    : { value: d.value, locate: locator(d.root, d.lineCounter, []) };
 }
 
 /** Everything `loadWorkloadIdentities` accepts. */

@@ -2,7 +2,13 @@
 // which denies the identity) on an unset attribute or an empty string: a template never renders an empty segment.
 import type { AttributeSchema } from '../attribute-schema.js';
 import { EvalFailure } from './attributes.js';
-import { type CompiledExpr, compileExpression, type EvalContext, ExpressionError, MAX_VALUE_LENGTH } from './expression.js';
+import {
+  type CompiledExpr,
+  compileExpression,
+  type EvalContext,
+  ExpressionError,
+  MAX_VALUE_LENGTH,
+} from './expression.js';
 
 export interface CompiledTemplate {
   readonly text: string;
@@ -93,10 +99,16 @@ export function compileTemplate(text: string, schema: AttributeSchema): Compiled
         } else if (typeof v === 'number' || typeof v === 'boolean') {
           out += String(v);
         } else {
-          throw new EvalFailure('ERR_WID_RULE_ATTRIBUTE_TYPE', `{{ ${part.text} }} did not produce a string, int or bool`);
+          throw new EvalFailure(
+            'ERR_WID_RULE_ATTRIBUTE_TYPE',
+            `{{ ${part.text} }} did not produce a string, int or bool`,
+          );
         }
         if (out.length > MAX_VALUE_LENGTH) {
-          throw new EvalFailure('ERR_WID_RULE_VALUE_TOO_LONG', `the rendered value is longer than ${MAX_VALUE_LENGTH} characters`);
+          throw new EvalFailure(
+            'ERR_WID_RULE_VALUE_TOO_LONG',
+            `the rendered value is longer than ${MAX_VALUE_LENGTH} characters`,
+          );
         }
       }
       return out;

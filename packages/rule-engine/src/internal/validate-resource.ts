@@ -101,9 +101,14 @@ class Validator {
     }
     if (typeof v === 'object') {
       if (depth >= MAX_CLAIM_DEPTH) {
-        this.site.fail('ERR_WID_RULE_CLAIMS_TOO_DEEP', path, `extra_claims nest more than ${MAX_CLAIM_DEPTH} levels deep`, {
-          limit: MAX_CLAIM_DEPTH,
-        });
+        this.site.fail(
+          'ERR_WID_RULE_CLAIMS_TOO_DEEP',
+          path,
+          `extra_claims nest more than ${MAX_CLAIM_DEPTH} levels deep`,
+          {
+            limit: MAX_CLAIM_DEPTH,
+          },
+        );
       }
       if (Array.isArray(v)) return v.map((x, i) => this.json(x, [...path, i], depth + 1));
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.json(x, [...path, k], depth + 1)]));
@@ -150,7 +155,11 @@ function validateRule(val: Validator, v: unknown, path: PathSeg[]): WorkloadIden
     val.site.fail('ERR_WID_RULE_AMBIGUOUS_RULE', path, 'a rule has either conditions or an expression, not both');
   }
   if (!hasConditions && !hasExpression) {
-    val.site.fail('ERR_WID_RULE_EMPTY_RULE', path, 'an empty rule would allow everything; give it conditions or an expression');
+    val.site.fail(
+      'ERR_WID_RULE_EMPTY_RULE',
+      path,
+      'an empty rule would allow everything; give it conditions or an expression',
+    );
   }
   if (hasExpression) return { expression };
   const conditions = val
@@ -263,9 +272,14 @@ export function validateResource(v: unknown, site: Site): WorkloadIdentityResour
   val.keys(sp, ['id', 'hint', 'x509', 'jwt'], ['spec', 'spiffe']);
   const id = val.requiredString(sp, 'id', ['spec', 'spiffe']);
   if (!id.startsWith('/')) {
-    site.fail('ERR_WID_RULE_INVALID_FIELD', ['spec', 'spiffe', 'id'], `must start with "/", got ${JSON.stringify(id)}`, {
-      input: id,
-    });
+    site.fail(
+      'ERR_WID_RULE_INVALID_FIELD',
+      ['spec', 'spiffe', 'id'],
+      `must start with "/", got ${JSON.stringify(id)}`,
+      {
+        input: id,
+      },
+    );
   }
   const hint = val.optString(sp['hint'], ['spec', 'spiffe', 'hint']);
 
@@ -304,9 +318,14 @@ export function validateResource(v: unknown, site: Site): WorkloadIdentityResour
       const c = val.map(j['extra_claims'], cp, 'extra_claims');
       for (const k of Object.keys(c)) {
         if (RESERVED_CLAIMS.includes(k)) {
-          site.fail('ERR_WID_RULE_RESERVED_CLAIM', [...cp, k], `${JSON.stringify(k)} is a registered claim set by the issuer`, {
-            input: k,
-          });
+          site.fail(
+            'ERR_WID_RULE_RESERVED_CLAIM',
+            [...cp, k],
+            `${JSON.stringify(k)} is a registered claim set by the issuer`,
+            {
+              input: k,
+            },
+          );
         }
       }
       claims = val.json(c, cp, 0) as Record<string, JsonValue>;
@@ -326,7 +345,10 @@ export function validateResource(v: unknown, site: Site): WorkloadIdentityResour
       spiffe: prune({
         id,
         hint,
-        x509: x509 === undefined ? undefined : prune({ ...x509, subject_template: x509.subject_template && prune(x509.subject_template) }),
+        x509:
+          x509 === undefined
+            ? undefined
+            : prune({ ...x509, subject_template: x509.subject_template && prune(x509.subject_template) }),
         jwt: jwt === undefined ? undefined : prune(jwt),
       }),
     }),

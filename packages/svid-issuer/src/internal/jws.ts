@@ -26,7 +26,12 @@ const ALGS: Readonly<Record<JwtAlgorithm, AlgSpec>> = {
   PS512: { hash: 'sha512', family: 'pss' },
 };
 
-/** Every supported algorithm, in a stable order. */
+/**
+ * Every algorithm a JWT-SVID may be signed with (JWT-SVID §3), in a stable order.
+ *
+ * @example
+ * JWT_ALGORITHMS.includes('ES256'); // true
+ */
 export const JWT_ALGORITHMS: readonly JwtAlgorithm[] = Object.freeze(Object.keys(ALGS) as JwtAlgorithm[]);
 
 /** RSA keys below this size are refused for RS and PS algorithms (as jose and RFC 7518 §3.3 require). */

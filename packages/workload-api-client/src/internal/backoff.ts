@@ -31,7 +31,11 @@ export function resolveBackoff(o: Partial<ResolvedBackoff> | undefined): Resolve
     }
   };
   check(Number.isFinite(r.initialDelayMs) && r.initialDelayMs >= 0, 'initialDelayMs', 'a finite number >= 0');
-  check(Number.isFinite(r.maxDelayMs) && r.maxDelayMs >= r.initialDelayMs, 'maxDelayMs', 'a finite number >= initialDelayMs');
+  check(
+    Number.isFinite(r.maxDelayMs) && r.maxDelayMs >= r.initialDelayMs,
+    'maxDelayMs',
+    'a finite number >= initialDelayMs',
+  );
   check(Number.isFinite(r.multiplier) && r.multiplier >= 1, 'multiplier', 'a finite number >= 1');
   check(Number.isFinite(r.jitter) && r.jitter >= 0 && r.jitter <= 1, 'jitter', 'a number between 0 and 1');
   return Object.freeze(r);

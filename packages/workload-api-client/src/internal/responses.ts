@@ -7,7 +7,6 @@ import type {
   X509BundlesResponse,
   X509SVIDResponse,
 } from '@wid/workload-api-proto';
-import type { WorkloadApiClientError } from '../errors.js';
 import { createX509Context, type X509Context } from '../x509-context.js';
 import { malformed, Undecodable } from './transport.js';
 
@@ -31,7 +30,12 @@ function stringField(v: unknown, method: string, field: string): string {
 
 function message(res: unknown, method: string): Record<string, unknown> {
   if (res instanceof Undecodable) {
-    throw malformed(method, '', `cannot decode the protobuf message: ${(res.cause as Error)?.message ?? res.cause}`, res.cause);
+    throw malformed(
+      method,
+      '',
+      `cannot decode the protobuf message: ${(res.cause as Error)?.message ?? res.cause}`,
+      res.cause,
+    );
   }
   if (!isRecord(res)) throw malformed(method, '', 'the response is not a message');
   return res;
@@ -58,7 +62,12 @@ function trustDomainKey(key: string, method: string, field: string): TrustDomain
   try {
     return TrustDomain.parse(key);
   } catch (cause) {
-    throw malformed(method, `${field}[${JSON.stringify(key)}]`, `bad trust domain key ${JSON.stringify(key)}: ${errMessage(cause)}`, cause);
+    throw malformed(
+      method,
+      `${field}[${JSON.stringify(key)}]`,
+      `bad trust domain key ${JSON.stringify(key)}: ${errMessage(cause)}`,
+      cause,
+    );
   }
 }
 
@@ -171,7 +180,11 @@ export function parseJwtSvidResponse(
       throw malformed(method, `${f}.svid`, `cannot parse JWT-SVID ${i}: ${errMessage(cause)}`, cause);
     }
     if (!sameId(svid.id, declared)) {
-      throw malformed(method, `${f}.spiffe_id`, `JWT-SVID ${i} is for "${svid.id}" but the response says "${declared}"`);
+      throw malformed(
+        method,
+        `${f}.spiffe_id`,
+        `JWT-SVID ${i} is for "${svid.id}" but the response says "${declared}"`,
+      );
     }
     if (hint !== '' && hints.has(hint)) {
       dropped?.({ method, index: i, hint, spiffeId: svid.id.toString() });
@@ -191,11 +204,11 @@ export function parseJwtBundlesResponse(res: JWTBundlesResponse | Undecodable): 
   for (const [key, value] of map(m['bundles'], method, 'bundles')) {
     const field = `bundles[${JSON.stringify(key)}]`;
     const td = trustDomainKey(key, method, 'bundles');
+    const jwks = bytesField(value, method, field);
     let bundle: JwtBundle;
     try {
-      bundle = JwtBundle.parse(td, bytesField(value, method, field));
+      bundle = JwtBundle.parse(td, jwks);
     } catch (cause) {
-      if ((cause as WorkloadApiClientError).code === 'ERR_WID_CLIENT_MALFORMED_RESPONSE') throw cause;
       throw malformed(method, field, `cannot parse the JWT bundle of "${td.name}": ${errMessage(cause)}`, cause);
     }
     set.add(bundle);
@@ -223,7 +236,11 @@ export function parseValidateResponse(
     throw malformed(method, 'svid', `the server accepted a token the client cannot parse: ${errMessage(cause)}`, cause);
   }
   if (declared === '' || svid.id.toString() !== declared) {
-    throw malformed(method, 'spiffe_id', `the server says the token is for "${declared}" but its subject is "${svid.id}"`);
+    throw malformed(
+      method,
+      'spiffe_id',
+      `the server says the token is for "${declared}" but its subject is "${svid.id}"`,
+    );
   }
   return svid;
 }

@@ -19,11 +19,11 @@ function statusName(code: number): string {
 export function fromGrpcError(err: unknown, method: string, address: string): WorkloadApiClientError {
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   if (typeof e?.code !== 'number') {
-    return new WorkloadApiClientError(
-      'ERR_WID_CLIENT_RPC_FAILED',
-      `${method} failed: ${String(e?.message ?? err)}`,
-      { method, address, cause: err },
-    );
+    return new WorkloadApiClientError('ERR_WID_CLIENT_RPC_FAILED', `${method} failed: ${String(e?.message ?? err)}`, {
+      method,
+      address,
+      cause: err,
+    });
   }
   const details = typeof e.details === 'string' ? e.details : '';
   const code = BY_STATUS[e.code] ?? 'ERR_WID_CLIENT_RPC_FAILED';

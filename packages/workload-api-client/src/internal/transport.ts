@@ -50,9 +50,11 @@ export class Transport {
   readonly #client: Client;
   readonly #address: string;
 
-  constructor(target: string, address: string, channelOptions: ChannelOptions) {
+  /** `target` is the gRPC target of the endpoint (also reported as `address` in errors). */
+  constructor(target: string, channelOptions: ChannelOptions) {
+    // No TLS on the Workload Endpoint (Workload Endpoint §3): the socket's reachability is the boundary.
     this.#client = new Client(target, credentials.createInsecure(), channelOptions);
-    this.#address = address;
+    this.#address = target;
   }
 
   unary<Req, Res>(m: MethodDescriptor<Req, Res>, request: Req, ctx: CallContext): Promise<Res | Undecodable> {

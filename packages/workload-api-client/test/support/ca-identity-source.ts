@@ -3,21 +3,21 @@ import { SpiffeId, TrustDomain } from '@wid/spiffe-id';
 import {
   type CertificateAuthority,
   createCertificateAuthority,
-  JwtBundle,
+  type JwtBundle,
   JwtBundleSet,
   JwtSvid,
   type X509Bundle,
 } from '@wid/svid-issuer';
 import type {
-  JwtBundleSet as WireJwtBundleSet,
   JwtSvidRequest,
   ValidatedJwtSvid,
+  JwtBundleSet as WireJwtBundleSet,
+  X509BundleSet as WireX509BundleSet,
+  X509Context as WireX509Context,
   WorkloadAttributes,
   WorkloadIdentitySource,
   WorkloadJwtSvid,
   WorkloadX509Svid,
-  X509BundleSet as WireX509BundleSet,
-  X509Context as WireX509Context,
 } from '@wid/workload-api-server';
 import { WorkloadIdentityError } from '@wid/workload-api-server';
 
@@ -116,7 +116,9 @@ export function createCaIdentitySource(options: CaIdentitySourceOptions): CaIden
   };
   const localX509 = () => ca.x509Bundle().x509Authorities();
   const federatedX509 = () =>
-    new Map(federated.map((f) => [f.x509Bundle().trustDomain.idString(), f.x509Bundle().x509Authorities().map(der)] as const));
+    new Map(
+      federated.map((f) => [f.x509Bundle().trustDomain.idString(), f.x509Bundle().x509Authorities().map(der)] as const),
+    );
   const jwtBundles = () => JwtBundleSet.of(ca.jwtBundle(), ...federated.map((f) => f.jwtBundle()));
 
   const mint = (identity: CaIdentity): WorkloadX509Svid => {
@@ -171,13 +173,19 @@ export function createCaIdentitySource(options: CaIdentitySourceOptions): CaIden
       if (request.spiffeId !== undefined) {
         ids = ids.filter((i) => i.spiffeId === request.spiffeId);
         if (ids.length === 0) {
-          throw new WorkloadIdentityError('ERR_WID_WORKLOAD_NO_IDENTITY', `${request.spiffeId} is not granted to this caller`);
+          throw new WorkloadIdentityError(
+            'ERR_WID_WORKLOAD_NO_IDENTITY',
+            `${request.spiffeId} is not granted to this caller`,
+          );
         }
       }
       return ids.map((i) => ({
         spiffeId: i.spiffeId,
-        token: ca.issueJwtSvid({ spiffeId: SpiffeId.parse(i.spiffeId), audience: [...request.audience], ttlSeconds: jwtTtl })
-          .token,
+        token: ca.issueJwtSvid({
+          spiffeId: SpiffeId.parse(i.spiffeId),
+          audience: [...request.audience],
+          ttlSeconds: jwtTtl,
+        }).token,
         ...(i.hint === undefined ? {} : { hint: i.hint }),
       }));
     },

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import {
   Server,
   ServerCredentials,
+  type ServerUnaryCall,
   type ServerWritableStream,
   type sendUnaryData,
-  type ServerUnaryCall,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadWorkloadApiDefinition, SECURITY_HEADER_KEY } from '@wid/workload-api-proto';
@@ -44,10 +44,16 @@ export interface Handlers {
 /** The service definition, but FetchX509SVID / FetchJWTBundles responses may also be raw Buffers (sent as-is). */
 function rawCapableService() {
   const { service } = loadWorkloadApiDefinition();
-  const passthrough = <T>(serialize: (v: T) => Buffer) => (v: T) => (Buffer.isBuffer(v) ? v : serialize(v));
+  const passthrough =
+    <T>(serialize: (v: T) => Buffer) =>
+    (v: T) =>
+      Buffer.isBuffer(v) ? v : serialize(v);
   return {
     ...service,
-    FetchX509SVID: { ...service.FetchX509SVID, responseSerialize: passthrough(service.FetchX509SVID.responseSerialize) },
+    FetchX509SVID: {
+      ...service.FetchX509SVID,
+      responseSerialize: passthrough(service.FetchX509SVID.responseSerialize),
+    },
     FetchJWTBundles: {
       ...service.FetchJWTBundles,
       responseSerialize: passthrough(service.FetchJWTBundles.responseSerialize),
@@ -79,7 +85,9 @@ export function createRawServer(): RawServer {
       }
       s.addService(rawCapableService(), impl);
       await new Promise<void>((resolve, reject) =>
-        s.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+        s.bindAsync(`unix://${socketPath}`, ServerCredentials.createInsecure(), (err) =>
+          err ? reject(err) : resolve(),
+        ),
       );
       server = s;
     },

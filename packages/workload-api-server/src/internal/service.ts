@@ -111,16 +111,24 @@ export function createServiceImplementation(ctx: ServiceContext): UntypedService
       }
     };
 
+    const endForClose = () => {
+      // close(): a stream that delivered its state ends cleanly (OK); one that never did is told to retry.
+      if (sent > 0) {
+        if (!call.cancelled && !call.writableEnded) call.end();
+      } else fail(new StatusError(status.UNAVAILABLE, 'Workload API server is shutting down'));
+    };
+
+    // One async function for the stream's whole life (a single pending promise per open stream: memory matters
+    // with tens of thousands of streams).
     const run = async () => {
-      const attrs = await ctx.attest(conn, controller.signal);
-      const iterator = open(attrs, controller.signal)[Symbol.asyncIterator]();
+      let iterator: AsyncIterator<T> | undefined;
       try {
+        const attrs = await ctx.attest(conn, controller.signal);
+        iterator = open(attrs, controller.signal)[Symbol.asyncIterator]();
         for (;;) {
           const result = await nextOrAbort(iterator, controller.signal);
-          if ('aborted' in result) return;
-          if (result.done) {
-            throw new StatusError(status.UNAVAILABLE, 'identity source ended the stream; reconnect');
-          }
+          if ('aborted' in result) break;
+          if (result.done) throw new StatusError(status.UNAVAILABLE, 'identity source ended the stream; reconnect');
           const encoded = encode(result.value);
           if (encoded.droppedForHint.length > 0) {
             logger.warn(
@@ -130,38 +138,22 @@ export function createServiceImplementation(ctx: ServiceContext): UntypedService
           }
           send(encoded.bytes);
         }
-      } finally {
-        releaseIterator(iterator);
-      }
-    };
-
-    const endForClose = () => {
-      // close(): a stream that delivered its state ends cleanly (OK); one that never did is told to retry.
-      if (sent > 0) {
-        if (!call.cancelled && !call.writableEnded) call.end();
-      } else fail(new StatusError(status.UNAVAILABLE, 'Workload API server is shutting down'));
-    };
-    run()
-      .then(
-        () => {
-          if (controller.signal.reason === CLOSING) endForClose();
-        },
-        (error: unknown) => {
-          if (controller.signal.reason === CLOSING) {
-            endForClose();
-            return;
-          }
-          if (controller.signal.aborted) return; // the client went away
+        if (controller.signal.reason === CLOSING) endForClose();
+      } catch (error) {
+        if (controller.signal.reason === CLOSING) endForClose();
+        else if (!controller.signal.aborted) {
+          // (aborted otherwise = the client went away: nobody to answer)
           logFailure(logger, method, error, conn?.peer?.pid);
           fail(error);
-        },
-      )
-      .catch((error: unknown) => logger.error({ err: error, method }, 'failed to end a Workload API stream'))
-      .finally(() => {
+        }
+      } finally {
+        if (iterator !== undefined) releaseIterator(iterator);
         call.off('cancelled', onCancelled);
         controller.abort(); // release whatever still listens on the signal
         untrack();
-      });
+      }
+    };
+    run().catch((error: unknown) => logger.error({ err: error, method }, 'failed to end a Workload API stream'));
   }
 
   function serveUnary<Req, Res>(

@@ -120,7 +120,7 @@ export class FakeWorkloadIdentitySource implements WorkloadIdentitySource {
   }
 
   #note(method: FakeSourceCall['method'], attributes: WorkloadAttributes): void {
-    if (this.#record) this.#note(method, attributes);
+    if (this.#record) this.calls.push({ method, attributes });
   }
 
   /** Number of open watch streams (all kinds). */
@@ -202,22 +202,36 @@ export class FakeWorkloadIdentitySource implements WorkloadIdentitySource {
     const waiters = this.#watcherWaiters;
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<T> => {
+        // Not async functions: one pending promise per idle stream (load tests hold thousands).
         let latest: { value: T } | { error: unknown } | undefined;
         let done = false;
-        let wake: (() => void) | undefined;
+        let waiter: { resolve(r: IteratorResult<T>): void; reject(e: unknown): void } | undefined;
+        const finish = () => {
+          done = true;
+          watchers.delete(watcher);
+          signal.removeEventListener('abort', finish);
+          const w = waiter;
+          waiter = undefined;
+          w?.resolve({ done: true, value: undefined });
+        };
+        const deliver = () => {
+          const w = waiter;
+          const item = latest;
+          if (w === undefined || item === undefined) return;
+          waiter = undefined;
+          latest = undefined;
+          if ('error' in item) {
+            finish();
+            w.reject(item.error);
+          } else w.resolve({ done: false, value: item.value });
+        };
         const compute = () => {
           try {
             latest = { value: current() };
           } catch (error) {
             latest = { error };
           }
-          wake?.();
-        };
-        const finish = () => {
-          done = true;
-          watchers.delete(watcher);
-          signal.removeEventListener('abort', finish);
-          wake?.();
+          deliver();
         };
         const watcher: Watcher = { refresh: compute };
         compute();
@@ -228,27 +242,16 @@ export class FakeWorkloadIdentitySource implements WorkloadIdentitySource {
           for (const w of [...waiters]) w();
         }
         return {
-          next: async (): Promise<IteratorResult<T>> => {
-            for (;;) {
-              if (done) return { done: true, value: undefined };
-              const item = latest;
-              if (item !== undefined) {
-                latest = undefined;
-                if ('error' in item) {
-                  finish();
-                  throw item.error;
-                }
-                return { done: false, value: item.value };
-              }
-              await new Promise<void>((resolve) => {
-                wake = resolve;
-              });
-              wake = undefined;
-            }
+          next: (): Promise<IteratorResult<T>> => {
+            if (done) return Promise.resolve({ done: true, value: undefined });
+            return new Promise((resolve, reject) => {
+              waiter = { resolve, reject };
+              deliver();
+            });
           },
-          return: async (): Promise<IteratorResult<T>> => {
+          return: (): Promise<IteratorResult<T>> => {
             finish();
-            return { done: true, value: undefined };
+            return Promise.resolve({ done: true, value: undefined });
           },
         };
       },
