@@ -15,12 +15,12 @@ import {
 } from './attestor.js';
 import { WorkloadApiServerError } from './errors.js';
 import type { WorkloadIdentitySource } from './identity-source.js';
-import { type AttestationPlan, attestConnection, type ConnectionInfo } from './internal/attest.js';
 import { raceAbort } from './internal/abortable.js';
+import { type AttestationPlan, attestConnection, type ConnectionInfo } from './internal/attest.js';
 import { ResponseEncoder } from './internal/encode.js';
-import { StatusError } from './internal/status.js';
 import { createServiceImplementation, type OpenStream } from './internal/service.js';
 import { prepareSocketPath, removeOwnSocket, wrapListen } from './internal/socket.js';
+import { StatusError } from './internal/status.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link createWorkloadApiServer}. Validated at construction; a bad one throws naming its key. */

@@ -5,19 +5,13 @@
  */
 import { status } from '@grpc/grpc-js';
 import { isWidError } from '@wid/spiffe-id';
-import {
-  createCertificateAuthority,
-  JwtSvid,
-  verifyX509Svid,
-  X509Bundle,
-  X509Svid,
-} from '@wid/svid-issuer';
+import { createCertificateAuthority, JwtSvid, verifyX509Svid, X509Bundle, X509Svid } from '@wid/svid-issuer';
 import { fromProtoStruct } from '@wid/workload-api-proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWorkloadApiServer,
-  type WorkloadIdentitySource,
   WorkloadIdentityError,
+  type WorkloadIdentitySource,
   type X509Context,
 } from '../src/index.js';
 import { connect, FakePeerAttestor, md, StreamReader, tempDir, unaryCall, unaryStatus } from './helpers.js';
@@ -37,7 +31,10 @@ function caSource(): { source: WorkloadIdentitySource; rotate(): void } {
           spiffeId: svid.id.toString(),
           certChain: svid.certificatesDer,
           privateKey: svid.privateKey!.export({ type: 'pkcs8', format: 'der' }),
-          bundle: ca.x509Bundle().x509Authorities().map((c) => c.raw),
+          bundle: ca
+            .x509Bundle()
+            .x509Authorities()
+            .map((c) => c.raw),
           hint: 'web',
         },
       ],
@@ -71,7 +68,17 @@ function caSource(): { source: WorkloadIdentitySource; rotate(): void } {
       return [{ spiffeId: jwt.id.toString(), token: jwt.token, hint: 'web' }];
     },
     async *watchX509Bundles() {
-      yield { bundles: new Map([['spiffe://example.org', ca.x509Bundle().x509Authorities().map((c) => c.raw)]]) };
+      yield {
+        bundles: new Map([
+          [
+            'spiffe://example.org',
+            ca
+              .x509Bundle()
+              .x509Authorities()
+              .map((c) => c.raw),
+          ],
+        ]),
+      };
     },
     async *watchJwtBundles() {
       yield { bundles: new Map([['spiffe://example.org', Buffer.from(ca.jwtBundle().marshal())]]) };
@@ -101,7 +108,11 @@ async function serve(source: WorkloadIdentitySource) {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const path = `${dir}/agent.sock`;
-  const server = createWorkloadApiServer({ listen: `unix://${path}`, attestors: [new FakePeerAttestor()], identities: source });
+  const server = createWorkloadApiServer({
+    listen: `unix://${path}`,
+    attestors: [new FakePeerAttestor()],
+    identities: source,
+  });
   cleanups.push(() => server.close());
   await server.listen();
   const client = connect(`unix://${path}`);
@@ -143,7 +154,9 @@ describe('createWorkloadApiServer with real SVIDs from @wid/svid-issuer', () => 
     const claims = fromProtoStruct(validated.claims);
     expect(claims.sub).toBe('spiffe://example.org/web');
     expect(claims.aud).toEqual(['https://api.example.org']);
-    const wrong = await unaryStatus((cb) => client.ValidateJWTSVID({ audience: 'https://other', svid: token }, md(), cb));
+    const wrong = await unaryStatus((cb) =>
+      client.ValidateJWTSVID({ audience: 'https://other', svid: token }, md(), cb),
+    );
     expect(wrong.code).toBe(status.INVALID_ARGUMENT);
     expect(wrong.details.length).toBeGreaterThan(0);
     const bundles = new StreamReader(client.FetchJWTBundles({}, md()));

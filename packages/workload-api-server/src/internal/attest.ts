@@ -47,9 +47,13 @@ export async function attestConnection(
 ): Promise<WorkloadAttributes> {
   const { logger } = plan;
   if (conn.peer === undefined) {
-    throw new StatusError(status.UNAVAILABLE, "workload attestation failed: the caller's peer credentials are unknown", {
-      cause: conn.peerError,
-    });
+    throw new StatusError(
+      status.UNAVAILABLE,
+      "workload attestation failed: the caller's peer credentials are unknown",
+      {
+        cause: conn.peerError,
+      },
+    );
   }
   const peer = conn.peer;
   // A plain timer cleared on completion (not AbortSignal.timeout, whose timer lives on for the full timeout: with
