@@ -55,9 +55,9 @@ describe('expression load errors', () => {
 
   it('rejects an expression longer than 4096 characters', () => {
     const expression = Array.from({ length: 300 }, () => 'workload.unix.uid == 1').join(' || ');
-    expect(thrown(() => loadWorkloadIdentities(resource('e', { rules: [{ expression }] }), { trustDomain: TD })).code).toBe(
-      'ERR_WID_RULE_EXPRESSION_SYNTAX',
-    );
+    expect(
+      thrown(() => loadWorkloadIdentities(resource('e', { rules: [{ expression }] }), { trustDomain: TD })).code,
+    ).toBe('ERR_WID_RULE_EXPRESSION_SYNTAX');
   });
 });
 
@@ -70,9 +70,9 @@ describe('expression runtime values', () => {
     expect(exprOutcome('workload.unix.attested && workload.unix.uid == 1', withUnix({ uid: [1] }))).toBe(
       'ERR_WID_RULE_ATTRIBUTE_TYPE',
     );
-    expect(exprOutcome('contains(workload.unix.supplementary_gids, 3)', withUnix({ supplementary_gids: ['1', 3] }))).toBe(
-      'ERR_WID_RULE_ATTRIBUTE_TYPE',
-    );
+    expect(
+      exprOutcome('contains(workload.unix.supplementary_gids, 3)', withUnix({ supplementary_gids: ['1', 3] })),
+    ).toBe('ERR_WID_RULE_ATTRIBUTE_TYPE');
     expect(exprOutcome('contains(workload.unix.supplementary_gids, 3)', withUnix({ supplementary_gids: '3' }))).toBe(
       'ERR_WID_RULE_ATTRIBUTE_TYPE',
     );
@@ -81,9 +81,11 @@ describe('expression runtime values', () => {
     expect(exprOutcome('workload.kubernetes.labels[strings.lower("APP")] == "7"', k8s)).toBe(
       'ERR_WID_RULE_ATTRIBUTE_TYPE',
     );
-    expect(exprOutcome('contains(workload.kubernetes.labels, "app")', { workload: { kubernetes: { attested: true, labels: [] } } })).toBe(
-      'ERR_WID_RULE_ATTRIBUTE_TYPE',
-    );
+    expect(
+      exprOutcome('contains(workload.kubernetes.labels, "app")', {
+        workload: { kubernetes: { attested: true, labels: [] } },
+      }),
+    ).toBe('ERR_WID_RULE_ATTRIBUTE_TYPE');
   });
 
   it('treats null as unset', () => {
@@ -93,7 +95,9 @@ describe('expression runtime values', () => {
   it('refuses regexp input longer than 4096 characters and oversized results', () => {
     const long = withUnix({ binary_path: `/${'a'.repeat(5000)}` });
     expect(exprOutcome('regexp.match(workload.unix.binary_path, "a")', long)).toBe('ERR_WID_RULE_VALUE_TOO_LONG');
-    expect(exprOutcome('regexp.replace(workload.unix.binary_path, "a", "b") == ""', long)).toBe('ERR_WID_RULE_VALUE_TOO_LONG');
+    expect(exprOutcome('regexp.replace(workload.unix.binary_path, "a", "b") == ""', long)).toBe(
+      'ERR_WID_RULE_VALUE_TOO_LONG',
+    );
     const big = withUnix({ binary_path: 'a'.repeat(4000), user: 'b'.repeat(4000) });
     expect(exprOutcome('strings.replaceall(workload.unix.binary_path, "a", workload.unix.user) == ""', big)).toBe(
       'ERR_WID_RULE_VALUE_TOO_LONG',
@@ -128,9 +132,9 @@ describe('expression runtime values', () => {
     const attrs = { workload: { systemd: { attested: 'true', service: 'web' } } };
     expect(exprOutcome('workload.systemd.service == "web"', attrs)).toBe('ERR_WID_RULE_ATTRIBUTE_UNSET');
     expect(exprOutcome('workload.systemd.attested', attrs)).toBe('not_held');
-    expect(exprOutcome('workload.systemd.service == "web"', { workload: { systemd: { attested: true, service: 'web' } } })).toBe(
-      'held',
-    );
+    expect(
+      exprOutcome('workload.systemd.service == "web"', { workload: { systemd: { attested: true, service: 'web' } } }),
+    ).toBe('held');
   });
 
   it('never fails on attributes that are not objects', () => {

@@ -1,7 +1,7 @@
 // Shared fixtures for the rule-engine tests (not a test file itself).
 import {
-  type Decision,
   type DecideRequest,
+  type Decision,
   decide,
   explain,
   loadWorkloadIdentities,
@@ -71,7 +71,11 @@ export function load(resources: WorkloadIdentityResource | WorkloadIdentityResou
 }
 
 /** Decides one resource by name. */
-export function decideOne(r: WorkloadIdentityResource, attrs: unknown = ATTRS, req: Omit<DecideRequest, 'names'> = {}): Decision {
+export function decideOne(
+  r: WorkloadIdentityResource,
+  attrs: unknown = ATTRS,
+  req: Omit<DecideRequest, 'names'> = {},
+): Decision {
   const d = decide(load(r), attrs, { ...req, names: [r.metadata.name] });
   expect(d).toHaveLength(1);
   return d[0]!;

@@ -178,11 +178,16 @@ export class JwtSvid {
    * @example
    * const svid = JwtSvid.parseInsecure(token, ['spiffe://example.org/api']);
    */
-  static parseInsecure(token: string, audience: readonly string[], options: JwtSvidValidateOptions = {}): JwtSvid {
+  static parseInsecure(
+    token: string,
+    audience: readonly string[],
+    options: JwtSvidValidateOptions & { readonly hint?: string } = {},
+  ): JwtSvid {
     const nowSeconds = checkValidateArgs(audience, options);
     const parsed = parseToken(token);
     checkTimesAndAudience(parsed, nowSeconds, audience);
-    return newJwtSvid(toFields(token, parsed));
+    // The Workload API carries a hint beside the token (JWTSVID.hint); keep it with the value.
+    return newJwtSvid({ ...toFields(token, parsed), hint: options.hint || undefined });
   }
 
   /** The compact-serialized token. */
@@ -471,27 +476,29 @@ function parseToken(token: string): ParsedToken {
   return { alg, kid, id, audience, exp: expiry, nbf, iat, claims, signature, signatureStart: d2 + 1 };
 }
 
+/** A NumericDate for an error message; values outside Date's range (±8.64e15 s) print as plain numbers. */
+function showNumericDate(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
+}
+
 /** JWT-SVID §3.2–3.3 with RFC 7519 §4.1.3–4.1.6, leeway {@link JWT_SVID_LEEWAY_SECONDS}. */
 function checkTimesAndAudience(parsed: ParsedToken, nowSeconds: number, expected: readonly string[]): void {
   const td = parsed.id.trustDomain.name;
   if (nowSeconds - JWT_SVID_LEEWAY_SECONDS > parsed.exp) {
-    fail('ERR_WID_JWT_EXPIRED', `token has expired (exp=${new Date(parsed.exp * 1000).toISOString()})`, {
+    fail('ERR_WID_JWT_EXPIRED', `token has expired (exp=${showNumericDate(parsed.exp)})`, {
       trustDomain: td,
     });
   }
   if (parsed.nbf !== undefined && parsed.nbf > nowSeconds + JWT_SVID_LEEWAY_SECONDS) {
-    fail('ERR_WID_JWT_NOT_YET_VALID', `token is not valid yet (nbf=${new Date(parsed.nbf * 1000).toISOString()})`, {
+    fail('ERR_WID_JWT_NOT_YET_VALID', `token is not valid yet (nbf=${showNumericDate(parsed.nbf)})`, {
       trustDomain: td,
     });
   }
   if (parsed.iat !== undefined && parsed.iat > nowSeconds + JWT_SVID_LEEWAY_SECONDS) {
-    fail(
-      'ERR_WID_JWT_ISSUED_IN_FUTURE',
-      `token issued in the future (iat=${new Date(parsed.iat * 1000).toISOString()})`,
-      {
-        trustDomain: td,
-      },
-    );
+    fail('ERR_WID_JWT_ISSUED_IN_FUTURE', `token issued in the future (iat=${showNumericDate(parsed.iat)})`, {
+      trustDomain: td,
+    });
   }
   for (const a of parsed.audience) {
     if (expected.includes(a)) return;

@@ -740,3 +740,35 @@ describe('untrusted input never crashes', () => {
     expect(Object.isFrozen(svid.claims['x'])).toBe(true);
   });
 });
+
+describe('JwtSvid time claims outside the Date range', () => {
+  it('reports a coded error, not a RangeError, for an iat far in the future', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { JwtBundle, JwtSvid: Svid, SvidIssuerError } = await import('@wid/svid-issuer');
+    const { TrustDomain } = await import('@wid/spiffe-id');
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = 1_800_000_000;
+    for (const claims of [
+      { iat: 1e20, exp: 1e20 },
+      { nbf: 1e300, exp: 1e300 },
+    ]) {
+      const head = `${b64({ alg: 'ES256', kid: 'k1', typ: 'JWT' })}.${b64({ sub: 'spiffe://example.org/w', aud: ['a'], ...claims })}`;
+      const { sign } = await import('node:crypto');
+      const sig = sign('sha256', Buffer.from(head), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString(
+        'base64url',
+      );
+      const bundle = JwtBundle.fromJwtAuthorities(TrustDomain.parse('example.org'), new Map([['k1', publicKey]]));
+      let error: unknown;
+      try {
+        Svid.parseAndValidate(`${head}.${sig}`, bundle, ['a'], { now: new Date(now * 1000) });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(SvidIssuerError);
+      expect((error as InstanceType<typeof SvidIssuerError>).code).toMatch(
+        /^ERR_WID_JWT_(ISSUED_IN_FUTURE|NOT_YET_VALID)$/,
+      );
+    }
+  });
+});

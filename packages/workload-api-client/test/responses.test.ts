@@ -206,6 +206,13 @@ describe('fetchJwtSvid', () => {
     expect(svid.id.toString()).toBe(WEB);
     expect(svid.token).toBe(token);
     expect(svid.audience).toEqual([audience]);
+    expect(svid.hint).toBeUndefined();
+  });
+
+  it('keeps the wire hint on the returned JwtSvid', async () => {
+    const token = ca.issueJwtSvid({ spiffeId: WEB, audience: [audience] }).token;
+    jwtSvidResponse = { svids: [{ spiffe_id: WEB, svid: token, hint: 'internal' }] };
+    expect((await newClient().fetchJwtSvid({ audience })).hint).toBe('internal');
   });
 
   it('returns every identity with fetchJwtSvids', async () => {

@@ -245,6 +245,7 @@ class Parser {
       first = false;
       const lo = this.classAtom();
       if (typeof lo !== 'number') {
+        if (this.p[this.i] === '-' && this.p[this.i + 1] !== ']') this.fail('invalid character class range');
         ranges.push(...lo);
         continue;
       }
@@ -597,7 +598,7 @@ export class SafeRegex {
     const empty = new Int32Array(ncap).fill(-1);
     for (let pos = start; ; ) {
       if (matched === undefined) this.addCaps(clist, 0, empty, s, pos);
-      if (clist.n === 0) break;
+      else if (clist.n === 0) break;
       const cp = pos < s.length ? s.codePointAt(pos)! : -1;
       const next = pos + (cp > 0xffff ? 2 : 1);
       nlist.n = 0;

@@ -174,8 +174,7 @@ export function parseJwtSvidResponse(
     const token = stringField(entry['svid'], method, `${f}.svid`);
     let svid: JwtSvid;
     try {
-      // JwtSvid.parseInsecure takes no hint, so the wire hint only serves to drop duplicates here.
-      svid = JwtSvid.parseInsecure(token, audience, { now });
+      svid = JwtSvid.parseInsecure(token, audience, { now, hint });
     } catch (cause) {
       throw malformed(method, `${f}.svid`, `cannot parse JWT-SVID ${i}: ${errMessage(cause)}`, cause);
     }
