@@ -1,0 +1,4 @@
+/**
+ * @wid/server: wid issuance service: rules, signing, audit and CA storage behind the IssuanceService interface.
+ */
+export {};
