@@ -1,7 +1,8 @@
 import type { DecideRequest, Decision } from './decision.js';
 import { RuleEngineError } from './errors.js';
-import { evaluateIdentity, notFound, selectCompiled } from './internal/evaluate.js';
+import { evaluateIdentity, notFound, requestContext } from './internal/evaluate.js';
 import { normalizeRequest } from './internal/request.js';
+import { RULE_INDEX_THRESHOLD } from './internal/rule-index.js';
 import { SET_INTERNALS, type SetInternals, WorkloadIdentitySet } from './workload-identity-set.js';
 
 /** @internal */
@@ -37,14 +38,10 @@ export function internalsOf(set: WorkloadIdentitySet): SetInternals {
 export function decide(set: WorkloadIdentitySet, attributes: unknown, request: DecideRequest): Decision[] {
   const internals = internalsOf(set);
   const req = normalizeRequest(request, internals.maxIdentities);
+  const ctx = requestContext(attributes, internals.slotCount);
   const out: Decision[] = [];
   let issued = 0;
-  for (const s of selectCompiled(internals, req)) {
-    if (typeof s === 'string') {
-      out.push(notFound(s));
-      continue;
-    }
-    const d = evaluateIdentity(s, attributes, req);
+  const add = (d: Decision): void => {
     if (d.kind === 'issue' && ++issued > req.maxIdentities) {
       throw new RuleEngineError(
         'ERR_WID_RULE_TOO_MANY_IDENTITIES',
@@ -53,6 +50,21 @@ export function decide(set: WorkloadIdentitySet, attributes: unknown, request: D
       );
     }
     out.push(d);
+  };
+  if (req.names !== undefined) {
+    for (const name of req.names) {
+      const id = internals.byName.get(name);
+      add(id === undefined ? notFound(name) : evaluateIdentity(id, ctx, req));
+    }
+    return out;
+  }
+  const positions = internals.index.select(req.selector!);
+  // Many resources selected: skip those whose every rule is known false from one indexed attribute comparison.
+  const must = positions.length >= RULE_INDEX_THRESHOLD ? internals.rules.mustEvaluate(ctx) : undefined;
+  const identities = internals.identities;
+  for (const pos of positions) {
+    const id = identities[pos]!;
+    add(must === undefined || must[pos] === 1 ? evaluateIdentity(id, ctx, req) : id.noRuleMatched);
   }
   return out;
 }

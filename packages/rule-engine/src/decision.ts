@@ -2,11 +2,20 @@ import type { SpiffeId } from '@wid/spiffe-id';
 import type { DenialCode } from './errors.js';
 import type { JsonValue } from './resource.js';
 
-/** Default TTL when the request names none: 1 hour. */
+/**
+ * Default TTL when the request names none: 1 hour.
+ * @example decide(set, attrs, { names: ['web'] })[0]; // ttlSeconds: DEFAULT_TTL_SECONDS (clamped to maximum_ttl)
+ */
 export const DEFAULT_TTL_SECONDS = 3600;
-/** Cap when the resource sets no `maximum_ttl`: 24 hours. */
+/**
+ * Cap when the resource sets no `maximum_ttl`: 24 hours.
+ * @example decide(set, attrs, { names: ['web'], ttlSeconds: 7 * 86400 })[0]; // ttlSeconds: 86400
+ */
 export const DEFAULT_MAX_TTL_SECONDS = 24 * 3600;
-/** Default cap on how many identities one request may receive. */
+/**
+ * Default cap on how many identities one request may receive.
+ * @example loadWorkloadIdentities(text, { trustDomain: 'example.org', maxIdentities: DEFAULT_MAX_IDENTITIES * 2 });
+ */
 export const DEFAULT_MAX_IDENTITIES = 10;
 
 /** The rendered X.509 subject template (only the fields the resource sets). */

@@ -4,6 +4,9 @@ import { WidError } from '@wid/spiffe-id';
 
 /**
  * Every code @wid/rule-engine uses, with what the user should do (docs/errors.md is generated from this).
+ *
+ * @example
+ * RULE_ENGINE_ERROR_CODES.ERR_WID_RULE_ATTRIBUTE_UNSET; // 'The rule or template read an attribute ...'
  * Load-time and request codes are thrown as {@link RuleEngineError}; evaluation codes (see {@link DENIAL_CODES}) are
  * never thrown: they are the `code` of a denial returned by `decide`.
  */
@@ -67,7 +70,12 @@ export const RULE_ENGINE_ERROR_CODES = {
 /** Every code of @wid/rule-engine. */
 export type RuleEngineErrorCode = keyof typeof RULE_ENGINE_ERROR_CODES;
 
-/** The codes a denial can carry (evaluation outcomes, not exceptions). */
+/**
+ * The codes a denial can carry (evaluation outcomes, not exceptions).
+ *
+ * @example
+ * if (d.kind === 'deny' && d.code === 'ERR_WID_RULE_ATTRIBUTE_UNSET') console.log(`${d.attribute} is unset`);
+ */
 export const DENIAL_CODES = [
   'ERR_WID_RULE_NO_RULE_MATCHED',
   'ERR_WID_RULE_ATTRIBUTE_UNSET',

@@ -1,9 +1,9 @@
 import { internalsOf } from './decide.js';
 import type { DecideRequest, Decision } from './decision.js';
 import type { DenialCode, RuleEngineErrorCode } from './errors.js';
-import type { ConditionOperator } from './internal/compile-resource.js';
-import { evaluateIdentity, notFound, selectCompiled } from './internal/evaluate.js';
+import { evaluateIdentity, notFound, requestContext, selectCompiled } from './internal/evaluate.js';
 import { normalizeRequest } from './internal/request.js';
+import type { ConditionOperator } from './resource.js';
 import type { WorkloadIdentitySet } from './workload-identity-set.js';
 
 /** Whether a rule or condition held, did not hold, or could not be evaluated (which never grants). */
@@ -136,6 +136,7 @@ function renderText(resources: readonly ResourceExplanation[], error: Explanatio
 export function explain(set: WorkloadIdentitySet, attributes: unknown, request: DecideRequest): Explanation {
   const internals = internalsOf(set);
   const req = normalizeRequest(request, internals.maxIdentities);
+  const ctx = requestContext(attributes, internals.slotCount);
   const resources: ResourceExplanation[] = [];
   let issued = 0;
   for (const s of selectCompiled(internals, req)) {
@@ -144,7 +145,7 @@ export function explain(set: WorkloadIdentitySet, attributes: unknown, request: 
       continue;
     }
     const rules: RuleExplanation[] = [];
-    const decision = evaluateIdentity(s, attributes, req, rules);
+    const decision = evaluateIdentity(s, ctx, req, rules);
     if (decision.kind === 'issue') issued++;
     resources.push({ resource: s.name, decision, rules });
   }

@@ -30,10 +30,10 @@ export type {
   RuleExplanation,
 } from './explain.js';
 export { explain } from './explain.js';
-export type { ConditionOperator } from './internal/compile-resource.js';
 export type { LegacySvid, LegacySvidRule, LegacyTranslationOptions } from './legacy-svids.js';
 export { translateLegacySvids } from './legacy-svids.js';
 export type {
+  ConditionOperator,
   JsonValue,
   WorkloadIdentityCondition,
   WorkloadIdentityResource,

@@ -46,7 +46,7 @@ class LegacyReader {
     const p = formatPath(path);
     const at =
       pos === undefined ? '' : ` (${this.source === undefined ? 'line ' : `${this.source}:`}${pos.line}:${pos.column})`;
-    throw new RuleEngineError(code, `legacy ${p}: ${message}${at}`, {
+    throw new RuleEngineError(code, `legacy tbot ${p === '' ? 'svids' : p}: ${message}${at}`, {
       path: p,
       source: this.source,
       line: pos?.line,

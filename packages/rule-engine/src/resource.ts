@@ -4,6 +4,9 @@
 /** A JSON value (the type of `jwt.extra_claims` leaves). */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
+/** The operator of a condition. */
+export type ConditionOperator = 'eq' | 'not_eq' | 'in' | 'not_in';
+
 /**
  * One condition: `attribute` compared with exactly one operator. Values are compared as strings (bools as
  * `true`/`false`, integers in decimal); in YAML an unquoted `1000` or `true` is accepted and converted.

@@ -2,9 +2,11 @@ import { SpiffeIdError, TrustDomain } from '@wid/spiffe-id';
 import { ATTRIBUTE_SCHEMA, type AttributeSchema } from './attribute-schema.js';
 import { DEFAULT_MAX_IDENTITIES, type DecideRequest } from './decision.js';
 import { RuleEngineError } from './errors.js';
+import { CompileCache } from './internal/attributes.js';
 import { type CompiledIdentity, compileResource } from './internal/compile-resource.js';
 import { LabelIndex } from './internal/label-index.js';
 import { normalizeRequest } from './internal/request.js';
+import { RuleIndex } from './internal/rule-index.js';
 import { Site } from './internal/site.js';
 import { toSourceItems, type WorkloadIdentityInput } from './internal/source.js';
 import { validateResource } from './internal/validate-resource.js';
@@ -38,12 +40,20 @@ export interface SetInternals {
   readonly identities: readonly CompiledIdentity[];
   readonly byName: ReadonlyMap<string, CompiledIdentity>;
   readonly index: LabelIndex;
+  readonly rules: RuleIndex;
   readonly maxIdentities: number;
+  /** Number of distinct attribute paths the set reads (size of a request's attribute cache). */
+  readonly slotCount: number;
 }
 
 /**
  * Compiled, validated workload identity resources with a label index, built once by {@link loadWorkloadIdentities}
  * and shared by every `decide` call. Immutable: to change the rules, load a new set.
+ *
+ * @example
+ * const set = loadWorkloadIdentities(files, { trustDomain: 'example.org' });
+ * set.size; set.names(); set.get('web')?.revision;
+ * set.select({ labelSelectors: { env: ['prod'] } }).map((w) => w.name);
  */
 export class WorkloadIdentitySet implements Iterable<WorkloadIdentity> {
   /** @internal */
@@ -55,14 +65,21 @@ export class WorkloadIdentitySet implements Iterable<WorkloadIdentity> {
   private readonly viewByName: ReadonlyMap<string, WorkloadIdentity>;
 
   /** @internal Use {@link loadWorkloadIdentities}. */
-  constructor(identities: readonly CompiledIdentity[], trustDomain: TrustDomain, maxIdentities: number) {
+  constructor(
+    identities: readonly CompiledIdentity[],
+    trustDomain: TrustDomain,
+    maxIdentities: number,
+    slotCount: number,
+  ) {
     this.trustDomain = trustDomain;
     this.maxIdentities = maxIdentities;
     this[SET_INTERNALS] = {
       identities,
       byName: new Map(identities.map((id) => [id.name, id])),
       index: new LabelIndex(identities.map((id) => id.labels)),
+      rules: new RuleIndex(identities),
       maxIdentities,
+      slotCount,
     };
     this.views = Object.freeze(
       identities.map((id) =>
@@ -157,6 +174,7 @@ export function loadWorkloadIdentities(input: WorkloadIdentityInput, options: Lo
   const schema = options.attributeSchema ?? ATTRIBUTE_SCHEMA;
   const identities: CompiledIdentity[] = [];
   const seen = new Map<string, Site>();
+  const slots = new CompileCache();
   toSourceItems(input).forEach((item, k) => {
     const site = new Site(k + 1, item.source, item.locate);
     const resource = validateResource(item.value, site);
@@ -170,7 +188,7 @@ export function loadWorkloadIdentities(input: WorkloadIdentityInput, options: Lo
       );
     }
     seen.set(resource.metadata.name, site);
-    identities.push(compileResource(resource, site, schema, trustDomain));
+    identities.push(compileResource(resource, site, schema, trustDomain, slots));
   });
-  return new WorkloadIdentitySet(identities, trustDomain, max);
+  return new WorkloadIdentitySet(identities, trustDomain, max, slots.size);
 }

@@ -1,6 +1,7 @@
 // Attribute path resolution (load time, against the schema) and reading (evaluation time, against untrusted input).
 import type { AttributeSchema, AttributeType } from '../attribute-schema.js';
 import type { DenialCode } from '../errors.js';
+import { SafeRegex } from './regex.js';
 
 /**
  * An evaluation failure: becomes a denial, never escapes `decide`. Deliberately not an Error: it is thrown and caught
@@ -52,8 +53,8 @@ export function resolveAttribute(schema: AttributeSchema, segments: readonly str
   let blockDepth = -1;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
-    const so = segments.slice(0, i).join('.');
     if (!Object.hasOwn(node, seg)) {
+      const so = segments.slice(0, i).join('.');
       const known = Object.keys(node).join(', ');
       return {
         ok: false,
@@ -162,6 +163,68 @@ export function unsetFailure(display: string, attestor?: string): EvalFailure {
       : `${display} is unset: the ${attestor} attestor did not attest this workload`,
     display,
   );
+}
+
+/**
+ * State shared by the compilation of one set. Numbers every distinct attribute path the set reads, so that one
+ * request reads each attribute once, however many resources test it (10,000 resources that all compare
+ * `workload.kubernetes.namespace` read it once); and shares compiled regexps between resources.
+ */
+export class CompileCache {
+  private readonly slots = new Map<string, number>();
+  private readonly regexps = new Map<string, SafeRegex>();
+
+  /** The compiled pattern, shared (SafeRegex is not re-entrant, and evaluation never re-enters it). */
+  regex(pattern: string): SafeRegex {
+    let re = this.regexps.get(pattern);
+    if (re === undefined) {
+      re = SafeRegex.compile(pattern);
+      this.regexps.set(pattern, re);
+    }
+    return re;
+  }
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  slotOf(ref: AttributeRef): number {
+    const key = JSON.stringify(ref.segments);
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+}
+
+/** What a request's attribute cache holds in a slot: the value, or the failure to read it. */
+export interface AttributeCache {
+  readonly attrs: unknown;
+  readonly cache: unknown[];
+}
+
+/** A reader that reads through the request's cache (`ctx.cache[slot]`), remembering failures too. */
+export function makeCachedReader(ref: AttributeRef, slots: CompileCache): (ctx: AttributeCache) => unknown {
+  const read = makeReader(ref);
+  const slot = slots.slotOf(ref);
+  return (ctx) => {
+    const cache = ctx.cache;
+    const hit = cache[slot];
+    if (hit !== undefined) {
+      if (hit instanceof EvalFailure) throw hit;
+      return hit;
+    }
+    try {
+      const v = read(ctx.attrs);
+      cache[slot] = v;
+      return v;
+    } catch (e) {
+      if (e instanceof EvalFailure) cache[slot] = e;
+      throw e;
+    }
+  };
 }
 
 /** Builds the reader of one attribute: returns a value of `ref.type` or throws an {@link EvalFailure}. */

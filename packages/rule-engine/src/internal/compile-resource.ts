@@ -4,16 +4,18 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { SpiffeId, SpiffeIdError, type TrustDomain } from '@wid/spiffe-id';
 import type { AttributeSchema } from '../attribute-schema.js';
+import type { DenyDecision } from '../decision.js';
 import { parseDuration } from '../duration.js';
 import { RuleEngineError } from '../errors.js';
-import type { JsonValue, WorkloadIdentityCondition, WorkloadIdentityResource } from '../resource.js';
-import { type Resolution, resolveAttribute } from './attributes.js';
+import type { ConditionOperator, JsonValue, WorkloadIdentityCondition, WorkloadIdentityResource } from '../resource.js';
+import { type CompileCache, EvalFailure, type Resolution, resolveAttribute } from './attributes.js';
 import {
   type CompiledExpr,
   compileAttributeRead,
   compileExpression,
   type EvalContext,
   ExpressionError,
+  type Guard,
 } from './expression.js';
 import { isValidDnsSan } from './hostname.js';
 import type { Site } from './site.js';
@@ -25,23 +27,80 @@ export const MAX_JWT_TTL_SECONDS = 24 * 3600;
 /** RFC 5280 upper bounds (ub-common-name, ub-organization-name, ub-organizational-unit-name). */
 export const MAX_SUBJECT_FIELD_LENGTH = 64;
 
-export type ConditionOperator = 'eq' | 'not_eq' | 'in' | 'not_in';
+const OP_EQ = 0;
+const OP_NOT_EQ = 1;
+const OP_IN = 2;
+const OP_NOT_IN = 3;
 
+// Conditions and rules are plain data evaluated by one function each (conditionActual, conditionHolds, ruleHolds):
+// with one closure per resource and kind, the call sites of a set of 10,000 resources would see many different
+// functions and V8 would stop inlining them.
 export interface CompiledCondition {
   readonly attribute: string;
   readonly operator: ConditionOperator;
   readonly values: readonly string[];
-  /** Reads the attribute as a string (bools `true`/`false`, ints decimal); throws an EvalFailure. */
-  readonly read: (ctx: EvalContext) => string;
-  readonly test: (actual: string) => boolean;
+  /** Reads the attribute (through the request cache); throws an EvalFailure. */
+  readonly read: (ctx: EvalContext) => unknown;
+  /** The attribute's slot in the request cache. */
+  readonly slot: number;
+  readonly op: number;
+  readonly one: string;
+  readonly set: ReadonlySet<string> | undefined;
 }
 
 export interface CompiledRule {
   readonly kind: 'conditions' | 'expression';
   readonly conditions: readonly CompiledCondition[];
   readonly expression: CompiledExpr | undefined;
-  /** True when the rule holds; throws an EvalFailure when it cannot be evaluated. */
-  readonly holds: (ctx: EvalContext) => boolean;
+  /** `attribute == literal` tests any one of which, false, makes the rule false (see the rule index). */
+  readonly guards: readonly Guard[];
+}
+
+/** A scalar attribute value as conditions compare it: strings as-is, ints in decimal, bools as true/false. */
+export function scalarString(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : v === true ? 'true' : 'false';
+}
+
+/** The attribute as a condition compares it. Throws an EvalFailure when it cannot be read. */
+export function conditionActual(c: CompiledCondition, ctx: EvalContext): string {
+  const hit = ctx.cache[c.slot];
+  return scalarString(hit === undefined || hit instanceof EvalFailure ? c.read(ctx) : hit);
+}
+
+export function conditionHolds(c: CompiledCondition, actual: string): boolean {
+  switch (c.op) {
+    case OP_EQ:
+      return actual === c.one;
+    case OP_NOT_EQ:
+      return actual !== c.one;
+    case OP_IN:
+      return c.set!.has(actual);
+    default:
+      return !c.set!.has(actual);
+  }
+}
+
+/**
+ * True when the rule holds; throws an EvalFailure when it cannot be evaluated. The conditions of a rule are AND'ed in
+ * no particular order: one that is false makes the rule false even when another cannot be read (three-valued logic:
+ * false AND unset = false); otherwise the first that cannot be read is the rule's failure. An expression evaluates
+ * left to right, and its first failure is the rule's failure.
+ */
+export function ruleHolds(rule: CompiledRule, ctx: EvalContext): boolean {
+  const expr = rule.expression;
+  if (expr !== undefined) return expr.fn(ctx) === true;
+  const conditions = rule.conditions;
+  let failure: unknown;
+  for (let k = 0; k < conditions.length; k++) {
+    const c = conditions[k]!;
+    try {
+      if (!conditionHolds(c, conditionActual(c, ctx))) return false;
+    } catch (e) {
+      failure ??= e;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return true;
 }
 
 export interface CompiledSubject {
@@ -68,6 +127,8 @@ export interface CompiledIdentity {
   /** Renders jwt.extra_claims; returns a shared frozen object when nothing is templated. */
   readonly extraClaims: (ctx: EvalContext) => Readonly<Record<string, JsonValue>>;
   readonly trustDomain: TrustDomain;
+  /** The (frozen, shared) denial when every rule evaluated cleanly to false: the common case, allocated once. */
+  readonly noRuleMatched: DenyDecision;
 }
 
 const EMPTY_CLAIMS: Readonly<Record<string, JsonValue>> = Object.freeze({});
@@ -138,6 +199,7 @@ export function resolveConditionAttribute(schema: AttributeSchema, attribute: st
 function compileCondition(
   site: Site,
   schema: AttributeSchema,
+  slots: CompileCache,
   c: WorkloadIdentityCondition,
   path: PathSeg[],
 ): CompiledCondition {
@@ -154,25 +216,19 @@ function compileCondition(
       { attribute: ref.display },
     );
   }
-  const read = compileAttributeRead(ref);
-  const type = ref.type;
-  const readString: (ctx: EvalContext) => string =
-    type === 'string'
-      ? (read as (ctx: EvalContext) => string)
-      : type === 'int'
-        ? (ctx) => String(read(ctx))
-        : (ctx) => (read(ctx) === true ? 'true' : 'false');
   const operator: ConditionOperator = c.eq ? 'eq' : c.not_eq ? 'not_eq' : c.in ? 'in' : 'not_in';
   const values = c.eq ? [c.eq.value] : c.not_eq ? [c.not_eq.value] : c.in ? [...c.in.values] : [...c.not_in!.values];
-  let test: (actual: string) => boolean;
-  const one = values[0];
-  if (operator === 'eq') test = (a) => a === one;
-  else if (operator === 'not_eq') test = (a) => a !== one;
-  else {
-    const set = new Set(values);
-    test = operator === 'in' ? (a) => set.has(a) : (a) => !set.has(a);
-  }
-  return { attribute: ref.display, operator, values: Object.freeze(values), read: readString, test };
+  const op = operator === 'eq' ? OP_EQ : operator === 'not_eq' ? OP_NOT_EQ : operator === 'in' ? OP_IN : OP_NOT_IN;
+  return {
+    attribute: ref.display,
+    operator,
+    values: Object.freeze(values),
+    read: compileAttributeRead(ref, slots),
+    slot: slots.slotOf(ref),
+    op,
+    one: values[0] ?? '',
+    set: op === OP_IN || op === OP_NOT_IN ? new Set(values) : undefined,
+  };
 }
 
 function expressionFailure(site: Site, path: PathSeg[], e: ExpressionError, text: string): never {
@@ -185,18 +241,30 @@ function expressionFailure(site: Site, path: PathSeg[], e: ExpressionError, text
   );
 }
 
-function compileRuleExpression(site: Site, schema: AttributeSchema, text: string, path: PathSeg[]): CompiledExpr {
+function compileRuleExpression(
+  site: Site,
+  schema: AttributeSchema,
+  slots: CompileCache,
+  text: string,
+  path: PathSeg[],
+): CompiledExpr {
   try {
-    return compileExpression(text, schema, 'bool');
+    return compileExpression(text, schema, slots, 'bool');
   } catch (e) {
     if (e instanceof ExpressionError) expressionFailure(site, path, e, text);
     throw e;
   }
 }
 
-function template(site: Site, schema: AttributeSchema, text: string, path: PathSeg[]): CompiledTemplate {
+function template(
+  site: Site,
+  schema: AttributeSchema,
+  slots: CompileCache,
+  text: string,
+  path: PathSeg[],
+): CompiledTemplate {
   try {
-    return compileTemplate(text, schema);
+    return compileTemplate(text, schema, slots);
   } catch (e) {
     if (e instanceof ExpressionError) expressionFailure(site, path, e, text);
     throw e;
@@ -230,16 +298,17 @@ function ttl(site: Site, text: string | undefined, path: PathSeg[], max: number)
 function compileClaims(
   site: Site,
   schema: AttributeSchema,
+  slots: CompileCache,
   v: JsonValue,
   path: PathSeg[],
 ): { dynamic: boolean; fn: (ctx: EvalContext) => JsonValue } {
   if (typeof v === 'string') {
-    const t = template(site, schema, v, path);
+    const t = template(site, schema, slots, v, path);
     return t.constant !== undefined ? { dynamic: false, fn: () => v } : { dynamic: true, fn: (ctx) => t.render(ctx) };
   }
   if (v === null || typeof v !== 'object') return { dynamic: false, fn: () => v };
   if (Array.isArray(v)) {
-    const items = (v as readonly JsonValue[]).map((x, i) => compileClaims(site, schema, x, [...path, i]));
+    const items = (v as readonly JsonValue[]).map((x, i) => compileClaims(site, schema, slots, x, [...path, i]));
     if (!items.some((c) => c.dynamic)) {
       const frozen = deepFreeze(v);
       return { dynamic: false, fn: () => frozen };
@@ -247,7 +316,7 @@ function compileClaims(
     return { dynamic: true, fn: (ctx) => items.map((c) => c.fn(ctx)) };
   }
   const entries = Object.entries(v as Record<string, JsonValue>).map(
-    ([k, x]) => [k, compileClaims(site, schema, x, [...path, k])] as const,
+    ([k, x]) => [k, compileClaims(site, schema, slots, x, [...path, k])] as const,
   );
   if (!entries.some(([, c]) => c.dynamic)) {
     const frozen = deepFreeze(v);
@@ -262,35 +331,24 @@ export function compileResource(
   site: Site,
   schema: AttributeSchema,
   trustDomain: TrustDomain,
+  slots: CompileCache,
 ): CompiledIdentity {
   const rules: CompiledRule[] = (resource.spec.rules?.allow ?? []).map((rule, i) => {
     const path: PathSeg[] = ['spec', 'rules', 'allow', i];
     if (rule.expression !== undefined) {
-      const expr = compileRuleExpression(site, schema, rule.expression, [...path, 'expression']);
-      const fn = expr.fn;
-      return { kind: 'expression', conditions: [], expression: expr, holds: (ctx) => fn(ctx) === true };
+      const expr = compileRuleExpression(site, schema, slots, rule.expression, [...path, 'expression']);
+      return { kind: 'expression', conditions: [], expression: expr, guards: expr.guard ? [expr.guard] : [] };
     }
     const conditions = (rule.conditions ?? []).map((c, j) =>
-      compileCondition(site, schema, c, [...path, 'conditions', j]),
+      compileCondition(site, schema, slots, c, [...path, 'conditions', j]),
     );
-    const n = conditions.length;
-    return {
-      kind: 'conditions',
-      conditions,
-      expression: undefined,
-      holds: (ctx) => {
-        for (let k = 0; k < n; k++) {
-          const c = conditions[k]!;
-          if (!c.test(c.read(ctx))) return false;
-        }
-        return true;
-      },
-    };
+    const guards = conditions.filter((c) => c.op === OP_EQ).map((c) => ({ slot: c.slot, key: c.one, read: c.read }));
+    return { kind: 'conditions', conditions, expression: undefined, guards };
   });
 
   const sp = resource.spec.spiffe;
   const idPath: PathSeg[] = ['spec', 'spiffe', 'id'];
-  const spiffeId = template(site, schema, sp.id, idPath);
+  const spiffeId = template(site, schema, slots, sp.id, idPath);
   let fixedSpiffeId: SpiffeId | undefined;
   try {
     const skeletonId = SpiffeId.fromPath(trustDomain, spiffeId.skeleton);
@@ -303,12 +361,14 @@ export function compileResource(
     });
   }
   const hint =
-    sp.hint === undefined || sp.hint === '' ? undefined : template(site, schema, sp.hint, ['spec', 'spiffe', 'hint']);
+    sp.hint === undefined || sp.hint === ''
+      ? undefined
+      : template(site, schema, slots, sp.hint, ['spec', 'spiffe', 'hint']);
 
   const x509 = sp.x509;
   const dnsSans = (x509?.dns_sans ?? []).map((text, i) => {
     const p: PathSeg[] = ['spec', 'spiffe', 'x509', 'dns_sans', i];
-    const t = template(site, schema, text, p);
+    const t = template(site, schema, slots, text, p);
     if (!isValidDnsSan(t.skeleton)) {
       site.fail('ERR_WID_RULE_INVALID_FIELD', p, `${JSON.stringify(text)} is not a valid DNS name`, { input: text });
     }
@@ -327,6 +387,7 @@ export function compileResource(
     }
     return ip;
   });
+  Object.freeze(ipSans);
   let subject: CompiledSubject | undefined;
   const st = x509?.subject_template;
   if (st !== undefined) {
@@ -334,7 +395,7 @@ export function compileResource(
       const text = st[key];
       if (text === undefined || text === '') return undefined;
       const p: PathSeg[] = ['spec', 'spiffe', 'x509', 'subject_template', key];
-      const t = template(site, schema, text, p);
+      const t = template(site, schema, slots, text, p);
       if (t.constant !== undefined && t.constant.length > MAX_SUBJECT_FIELD_LENGTH) {
         site.fail('ERR_WID_RULE_INVALID_FIELD', p, `is longer than ${MAX_SUBJECT_FIELD_LENGTH} characters`, {
           limit: MAX_SUBJECT_FIELD_LENGTH,
@@ -365,15 +426,28 @@ export function compileResource(
   let extraClaims: (ctx: EvalContext) => Readonly<Record<string, JsonValue>> = () => EMPTY_CLAIMS;
   const claims = sp.jwt?.extra_claims;
   if (claims !== undefined && Object.keys(claims).length > 0) {
-    const c = compileClaims(site, schema, claims, ['spec', 'spiffe', 'jwt', 'extra_claims']);
+    const c = compileClaims(site, schema, slots, claims, ['spec', 'spiffe', 'jwt', 'extra_claims']);
     extraClaims = c.fn as (ctx: EvalContext) => Record<string, JsonValue>;
   }
 
-  const frozen = deepFreeze(structuredClone(resource));
+  // validateResource built `resource` afresh (it never aliases the caller's input), so it can be frozen in place.
+  const frozen = deepFreeze(resource);
+  const revision = revisionOf(resource);
+  const n = rules.length;
+  const noRuleMatched: DenyDecision = Object.freeze({
+    kind: 'deny',
+    resource: resource.metadata.name,
+    revision,
+    code: 'ERR_WID_RULE_NO_RULE_MATCHED',
+    reason: `${n === 1 ? 'the allow rule did not hold' : `none of the ${n} allow rules held`} for these attributes`,
+    attribute: undefined,
+    field: undefined,
+    rule: undefined,
+  });
   return {
     name: resource.metadata.name,
     labels: frozen.metadata.labels ?? Object.freeze({}),
-    revision: revisionOf(resource),
+    revision,
     resource: frozen,
     rules,
     spiffeId,
@@ -386,5 +460,6 @@ export function compileResource(
     jwtMaxTtlSeconds,
     extraClaims,
     trustDomain,
+    noRuleMatched,
   };
 }

@@ -13,8 +13,14 @@ import type { DenialCode } from '../errors.js';
 import type { ConditionExplanation, ExplainStep, RuleExplanation } from '../explain.js';
 import type { SetInternals } from '../workload-identity-set.js';
 import { EvalFailure } from './attributes.js';
-import type { CompiledIdentity, CompiledRule } from './compile-resource.js';
-import { MAX_SUBJECT_FIELD_LENGTH } from './compile-resource.js';
+import {
+  type CompiledIdentity,
+  type CompiledRule,
+  conditionActual,
+  conditionHolds,
+  MAX_SUBJECT_FIELD_LENGTH,
+  ruleHolds,
+} from './compile-resource.js';
 import type { EvalContext, TraceEntry } from './expression.js';
 import { isValidDnsSan } from './hostname.js';
 import type { NormalizedRequest } from './request.js';
@@ -74,15 +80,15 @@ function publicStep(t: TraceEntry): ExplainStep {
     : { kind: 'test', text: t.text, result: t.result, operands: t.operands };
 }
 
-/** Evaluates one rule with a full report (explain). The outcome matches `rule.holds` exactly. */
-function explainRule(rule: CompiledRule, index: number, attrs: unknown): RuleExplanation {
+/** Evaluates one rule with a full report (explain). The outcome matches `ruleHolds` exactly. */
+function explainRule(rule: CompiledRule, index: number, base: EvalContext): RuleExplanation {
   if (rule.kind === 'expression') {
     const trace: TraceEntry[] = [];
-    const ctx: EvalContext = { attrs, trace };
+    const ctx: EvalContext = { attrs: base.attrs, trace, cache: base.cache };
     let outcome: RuleExplanation['outcome'];
     let error: EvalFailure | undefined;
     try {
-      outcome = rule.holds(ctx) ? 'held' : 'not_held';
+      outcome = ruleHolds(rule, ctx) ? 'held' : 'not_held';
     } catch (e) {
       error = asFailure(e);
       outcome = 'error';
@@ -97,11 +103,11 @@ function explainRule(rule: CompiledRule, index: number, attrs: unknown): RuleExp
       steps: trace.map(publicStep),
     };
   }
-  const ctx: EvalContext = { attrs, trace: undefined };
+  const ctx = base;
   const conditions: ConditionExplanation[] = rule.conditions.map((c) => {
     try {
-      const actual = c.read(ctx);
-      const held = c.test(actual);
+      const actual = conditionActual(c, ctx);
+      const held = conditionHolds(c, actual);
       return {
         attribute: c.attribute,
         operator: c.operator,
@@ -122,13 +128,14 @@ function explainRule(rule: CompiledRule, index: number, attrs: unknown): RuleExp
       };
     }
   });
-  // Conditions are AND'ed left to right: the first one that did not hold decides between "not held" and "error".
-  const first = conditions.find((c) => c.outcome !== 'held');
+  // As ruleHolds: a false condition makes the rule false; otherwise the first unreadable one is its failure.
+  const falseOne = conditions.some((c) => c.outcome === 'not_held');
+  const failed = falseOne ? undefined : conditions.find((c) => c.outcome === 'error');
   return {
     index,
     kind: 'conditions',
-    outcome: first === undefined ? 'held' : first.outcome,
-    error: first?.error,
+    outcome: falseOne ? 'not_held' : failed === undefined ? 'held' : 'error',
+    error: failed?.error,
     conditions,
     expression: undefined,
     steps: [],
@@ -141,58 +148,42 @@ interface RuleResult {
   failures: [number, EvalFailure][] | undefined;
 }
 
-function runRules(id: CompiledIdentity, attrs: unknown, report: RuleExplanation[] | undefined): RuleResult {
+/** Evaluates every rule with a report (explain); the outcome is the one the fast path reaches. */
+function explainRules(id: CompiledIdentity, ctx: EvalContext, report: RuleExplanation[]): RuleResult {
   const result: RuleResult = { matched: undefined, anyFalse: false, failures: undefined };
-  const rules = id.rules;
-  if (report !== undefined) {
-    rules.forEach((rule, i) => {
-      const r = explainRule(rule, i, attrs);
-      report.push(r);
-      if (r.outcome === 'held') result.matched ??= i;
-      else if (result.matched === undefined) {
-        if (r.outcome === 'not_held') result.anyFalse = true;
-        else {
-          result.failures ??= [];
-          result.failures.push([i, new EvalFailure(r.error!.code, r.error!.message, r.error!.attribute)]);
-        }
+  id.rules.forEach((rule, i) => {
+    const r = explainRule(rule, i, ctx);
+    report.push(r);
+    if (r.outcome === 'held') result.matched ??= i;
+    else if (result.matched === undefined) {
+      if (r.outcome === 'not_held') result.anyFalse = true;
+      else {
+        result.failures ??= [];
+        result.failures.push([i, new EvalFailure(r.error!.code, r.error!.message, r.error!.attribute)]);
       }
-    });
-    return result;
-  }
-  const ctx: EvalContext = { attrs, trace: undefined };
-  for (let i = 0; i < rules.length; i++) {
-    try {
-      if (rules[i]!.holds(ctx)) {
-        result.matched = i;
-        return result;
-      }
-      result.anyFalse = true;
-    } catch (e) {
-      result.failures ??= [];
-      result.failures.push([i, asFailure(e)]);
     }
-  }
+  });
   return result;
 }
 
-function ruleDenial(id: CompiledIdentity, r: RuleResult): DenyDecision {
-  const errors = r.failures?.map(([i, f]) => `rule ${i}: ${f.message}`).join('; ');
-  const first = r.failures?.[0];
-  if (!r.anyFalse && first !== undefined) {
+function ruleDenial(
+  id: CompiledIdentity,
+  anyFalse: boolean,
+  failures: [number, EvalFailure][] | undefined,
+): DenyDecision {
+  if (failures === undefined) return id.noRuleMatched;
+  const errors = failures.map(([i, f]) => `rule ${i}: ${f.message}`).join('; ');
+  const [rule, first] = failures[0]!;
+  if (!anyFalse) {
     // Every rule failed to evaluate: the first failure (typically an unset attribute) is the reason.
-    return deny(id, id.name, first[1].code, errors!, {
-      attribute: first[1].attribute,
-      rule: r.failures!.length === 1 ? first[0] : undefined,
+    return deny(id, id.name, first.code, errors, {
+      attribute: first.attribute,
+      rule: failures.length === 1 ? rule : undefined,
     });
   }
-  const n = id.rules.length;
-  return deny(
-    id,
-    id.name,
-    'ERR_WID_RULE_NO_RULE_MATCHED',
-    `${n === 1 ? 'the allow rule did not hold' : `none of the ${n} allow rules held`} for these attributes${errors === undefined ? '' : `; ${errors}`}`,
-    { attribute: first?.[1].attribute },
-  );
+  return deny(id, id.name, 'ERR_WID_RULE_NO_RULE_MATCHED', `${id.noRuleMatched.reason}; ${errors}`, {
+    attribute: first.attribute,
+  });
 }
 
 function renderSubjectField(t: CompiledTemplate | undefined, ctx: EvalContext, key: string): string | undefined {
@@ -277,27 +268,47 @@ function render(
   };
 }
 
-/** Decides one resource. `report` (explain) receives one entry per rule. */
+/** A fresh evaluation context for one request: attributes plus an empty attribute cache. */
+export function requestContext(attrs: unknown, slotCount: number): EvalContext {
+  return { attrs, trace: undefined, cache: new Array(slotCount) };
+}
+
+/** Decides one resource. `ctx` comes from {@link requestContext}; `report` (explain) receives one entry per rule. */
 export function evaluateIdentity(
   id: CompiledIdentity,
-  attrs: unknown,
+  ctx: EvalContext,
   req: NormalizedRequest,
   report?: RuleExplanation[],
 ): IssueDecision | DenyDecision {
   let matched: number | undefined;
-  try {
-    if (id.rules.length > 0) {
-      const r = runRules(id, attrs, report);
-      if (r.matched === undefined) return ruleDenial(id, r);
+  const rules = id.rules;
+  if (rules.length > 0) {
+    if (report !== undefined) {
+      const r = explainRules(id, ctx, report);
+      if (r.matched === undefined) return ruleDenial(id, r.anyFalse, r.failures);
       matched = r.matched;
+    } else {
+      // The hot path: OR over rules, a rule that fails to evaluate is recorded and never grants.
+      let anyFalse = false;
+      let failures: [number, EvalFailure][] | undefined;
+      for (let i = 0; i < rules.length; i++) {
+        try {
+          if (ruleHolds(rules[i]!, ctx)) {
+            matched = i;
+            break;
+          }
+          anyFalse = true;
+        } catch (e) {
+          failures ??= [];
+          failures.push([i, asFailure(e)]);
+        }
+      }
+      if (matched === undefined) return ruleDenial(id, anyFalse, failures);
     }
-  } catch (e) {
-    const f = asFailure(e);
-    return deny(id, id.name, f.code, f.message, { attribute: f.attribute });
   }
   const fieldRef = { field: '' };
   try {
-    return render(id, { attrs, trace: undefined }, req, matched, fieldRef);
+    return render(id, ctx, req, matched, fieldRef);
   } catch (e) {
     const f = asFailure(e);
     return deny(id, id.name, f.code, `${fieldRef.field}: ${f.message}`, {

@@ -13,16 +13,17 @@ import type { AttributeSchema, AttributeType } from '../attribute-schema.js';
 import type { RuleEngineErrorCode } from '../errors.js';
 import {
   type AttributeRef,
+  type CompileCache,
   checkType,
   displayKey,
   EvalFailure,
   isPlainMap,
-  makeReader,
+  makeCachedReader,
   resolveAttribute,
   typeFailure,
   unsetFailure,
 } from './attributes.js';
-import { MAX_INPUT_LENGTH, RegexSyntaxError, SafeRegex } from './regex.js';
+import { MAX_INPUT_LENGTH, RegexSyntaxError, type SafeRegex } from './regex.js';
 
 export const MAX_EXPRESSION_LENGTH = 4096;
 /** Longest string a function may produce. */
@@ -37,6 +38,19 @@ export type TraceEntry =
 export interface EvalContext {
   readonly attrs: unknown;
   readonly trace: TraceEntry[] | undefined;
+  /** Per-request attribute cache, indexed by {@link CompileCache} slot. */
+  readonly cache: unknown[];
+}
+
+/**
+ * `attribute == literal` that must hold for a rule to hold, and whose falsity alone makes the rule false (whatever
+ * else it contains): the leftmost conjunct of an expression, or an `eq` condition. `key` is the literal as a
+ * condition compares it (ints in decimal, bools as true/false). Used to skip rules without evaluating them.
+ */
+export interface Guard {
+  readonly slot: number;
+  readonly key: string;
+  readonly read: (ctx: EvalContext) => unknown;
 }
 
 export interface CompiledExpr {
@@ -46,6 +60,8 @@ export interface CompiledExpr {
   readonly text: string;
   /** Attributes the expression reads (display form), for explain output. */
   readonly attributes: readonly string[];
+  /** The leftmost conjunct, when it is `attribute == literal`. */
+  readonly guard: Guard | undefined;
 }
 
 type ExpressionErrorCode = Extract<
@@ -367,6 +383,10 @@ interface C {
   fn: Fn;
   /** Set when the value is a literal (regexp patterns must be). */
   literal?: string | number | boolean;
+  /** Set when the value is a plain attribute read (lets `attr == literal` compile to one closure). */
+  attr?: { readonly slot: number; readonly read: (ctx: EvalContext) => unknown; readonly display: string };
+  /** Set when this boolean's falsity is decided by one `attribute == literal` (see {@link Guard}). */
+  guard?: Guard;
 }
 
 const SCALARS: readonly AttributeType[] = ['string', 'int', 'bool'];
@@ -387,6 +407,7 @@ class Compiler {
   constructor(
     private readonly text: string,
     private readonly schema: AttributeSchema,
+    private readonly slots: CompileCache,
   ) {}
 
   private src(a: Ast): string {
@@ -428,8 +449,9 @@ class Compiler {
         this.expect(r, 'bool', a.r, `the right operand of ${op}`);
         const lf = l.fn;
         const rf = r.fn;
+        // `&&` evaluates left to right and stops at the first false: the left operand's guard guards the whole.
         return a.t === 'and'
-          ? { type: 'bool', fn: (ctx) => lf(ctx) === true && rf(ctx) === true }
+          ? { type: 'bool', fn: (ctx) => lf(ctx) === true && rf(ctx) === true, guard: l.guard }
           : { type: 'bool', fn: (ctx) => lf(ctx) === true || rf(ctx) === true };
       }
       case 'eq':
@@ -451,6 +473,32 @@ class Compiler {
         const rf = r.fn;
         const text = this.src(a);
         const want = a.t === 'eq';
+        const fused =
+          l.attr !== undefined && r.literal !== undefined
+            ? l
+            : r.attr !== undefined && l.literal !== undefined
+              ? r
+              : undefined;
+        if (fused !== undefined) {
+          // attribute == literal, the common case: one closure that reads the request cache directly.
+          const { slot, read, display } = fused.attr!;
+          const lit = (fused === l ? r : l).literal!;
+          const attrLeft = fused === l;
+          return {
+            type: 'bool',
+            guard: want ? { slot, read, key: typeof lit === 'string' ? lit : String(lit) } : undefined,
+            fn: (ctx) => {
+              const hit = ctx.cache[slot];
+              const v = hit === undefined || hit instanceof EvalFailure ? read(ctx) : hit;
+              const result = (v === lit) === want;
+              if (ctx.trace !== undefined) {
+                ctx.trace.push({ kind: 'read', attribute: display, value: v });
+                ctx.trace.push({ kind: 'test', text, result, operands: attrLeft ? [v, lit] : [lit, v] });
+              }
+              return result;
+            },
+          };
+        }
         return {
           type: 'bool',
           fn: (ctx) => {
@@ -477,12 +525,13 @@ class Compiler {
 
   private read(ref: AttributeRef): C {
     this.attributes.add(ref.display);
-    const reader = makeReader(ref);
+    const reader = makeCachedReader(ref, this.slots);
     const display = ref.display;
     return {
       type: ref.type,
+      attr: { slot: this.slots.slotOf(ref), read: reader, display },
       fn: (ctx) => {
-        const v = reader(ctx.attrs);
+        const v = reader(ctx);
         if (ctx.trace !== undefined) ctx.trace.push({ kind: 'read', attribute: display, value: v });
         return v;
       },
@@ -577,7 +626,7 @@ class Compiler {
         }
         let re: SafeRegex;
         try {
-          re = SafeRegex.compile(pat.literal);
+          re = this.slots.regex(pat.literal);
         } catch (e) {
           if (!(e instanceof RegexSyntaxError)) throw e;
           throw new ExpressionError(
@@ -737,6 +786,7 @@ function containsFn(type: AttributeType, display: string): (c: unknown, v: unkno
 export function compileExpression(
   text: string,
   schema: AttributeSchema,
+  slots: CompileCache,
   expect: 'bool' | 'scalar',
   start = 0,
   end = text.length,
@@ -745,7 +795,7 @@ export function compileExpression(
     syntax(`expression is longer than ${MAX_EXPRESSION_LENGTH} characters`, start);
   }
   const ast = new Parser(lex(text, start, end)).parseAll();
-  const compiler = new Compiler(text, schema);
+  const compiler = new Compiler(text, schema, slots);
   const c = compiler.compile(ast);
   const source = text.slice(start, end).trim();
   if (expect === 'bool' && c.type !== 'bool') {
@@ -762,11 +812,10 @@ export function compileExpression(
       ast.s,
     );
   }
-  return { type: c.type, fn: c.fn, text: source, attributes: [...compiler.attributes] };
+  return { type: c.type, fn: c.fn, text: source, attributes: [...compiler.attributes], guard: c.guard };
 }
 
 /** Builds a compiled read of one attribute (used by conditions, which name a single attribute). */
-export function compileAttributeRead(ref: AttributeRef): (ctx: EvalContext) => unknown {
-  const reader = makeReader(ref);
-  return (ctx) => reader(ctx.attrs);
+export function compileAttributeRead(ref: AttributeRef, slots: CompileCache): (ctx: EvalContext) => unknown {
+  return makeCachedReader(ref, slots);
 }

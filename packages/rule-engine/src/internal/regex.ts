@@ -449,11 +449,13 @@ export class SafeRegex {
   private readonly a: Int32Array;
   private readonly b: Int32Array;
   private readonly classes: Int32Array[];
-  private readonly mark: Int32Array;
+  // Scratch buffers, allocated on first use (a set may compile many patterns it never runs).
+  private mark!: Int32Array;
   private gen = 0;
-  private readonly l1: ThreadList;
-  private readonly l2: ThreadList;
-  private readonly stack: Int32Array;
+  private l1!: ThreadList;
+  private l2!: ThreadList;
+  private stack!: Int32Array;
+  private ready = false;
 
   private constructor(source: string, parser: Parser, c: Compiler) {
     this.source = source;
@@ -463,11 +465,15 @@ export class SafeRegex {
     this.a = Int32Array.from(c.a);
     this.b = Int32Array.from(c.b);
     this.classes = c.classes;
-    const size = c.op.length;
+  }
+
+  private prepare(): void {
+    const size = this.op.length;
     this.mark = new Int32Array(size);
     this.l1 = { pcs: new Int32Array(size), caps: new Array(size), n: 0 };
     this.l2 = { pcs: new Int32Array(size), caps: new Array(size), n: 0 };
     this.stack = new Int32Array(size + 1);
+    this.ready = true;
   }
 
   /** Compiles `pattern`. @throws {RegexSyntaxError} with the offset of the problem. */
@@ -563,6 +569,7 @@ export class SafeRegex {
 
   /** True when the pattern matches anywhere in `s` (Go's MatchString). */
   test(s: string): boolean {
+    if (!this.ready) this.prepare();
     let clist = this.l1;
     let nlist = this.l2;
     clist.n = 0;
@@ -589,6 +596,7 @@ export class SafeRegex {
 
   /** Leftmost-first match starting the search at `start`: capture offsets (2 per group, -1 unset), or undefined. */
   exec(s: string, start = 0): Int32Array | undefined {
+    if (!this.ready) this.prepare();
     const ncap = 2 * (this.groupCount + 1);
     let clist = this.l1;
     let nlist = this.l2;

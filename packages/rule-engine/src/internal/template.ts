@@ -1,7 +1,7 @@
 // `{{ expr }}` templates: literal text with embedded expressions, compiled once. Rendering fails (an EvalFailure,
 // which denies the identity) on an unset attribute or an empty string: a template never renders an empty segment.
 import type { AttributeSchema } from '../attribute-schema.js';
-import { EvalFailure } from './attributes.js';
+import { type CompileCache, EvalFailure } from './attributes.js';
 import {
   type CompiledExpr,
   compileExpression,
@@ -49,7 +49,7 @@ function findClose(text: string, from: number): number {
  * @throws {ExpressionError} offsets are into `text`; template syntax problems use ERR_WID_RULE_EXPRESSION_SYNTAX and
  * are re-coded by the caller.
  */
-export function compileTemplate(text: string, schema: AttributeSchema): CompiledTemplate {
+export function compileTemplate(text: string, schema: AttributeSchema, slots: CompileCache): CompiledTemplate {
   const parts: (string | CompiledExpr)[] = [];
   let skeleton = '';
   const expressions: CompiledExpr[] = [];
@@ -66,7 +66,7 @@ export function compileTemplate(text: string, schema: AttributeSchema): Compiled
     const close = findClose(text, open + 2);
     if (close === -1) throw new TemplateSyntaxError('"{{" is not closed by "}}"', open);
     if (text.slice(open + 2, close).trim() === '') throw new TemplateSyntaxError('empty "{{ }}"', open);
-    const expr = compileExpression(text, schema, 'scalar', open + 2, close);
+    const expr = compileExpression(text, schema, slots, 'scalar', open + 2, close);
     parts.push(expr);
     expressions.push(expr);
     i = close + 2;
