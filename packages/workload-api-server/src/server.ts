@@ -184,6 +184,14 @@ function validate(options: WorkloadApiServerOptions): Config {
   };
 }
 
+/** Resolves once `socket` has closed. */
+function ended(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.closed) resolve();
+    else socket.once('close', () => resolve());
+  });
+}
+
 /** Passes pre-serialized responses (shared by many streams) straight through. */
 function withPassThrough(service: SpiffeWorkloadApiServiceDefinition): SpiffeWorkloadApiServiceDefinition {
   const out: Record<string, unknown> = {};
@@ -366,16 +374,25 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       if (unaryCalls.size > 0) await Promise.race([Promise.allSettled([...unaryCalls]), timer(grace)]);
       const server = grpcServer;
       if (server !== undefined) {
+        // A gracefully closed http2 session ends its socket itself once every stream has sent its trailers and the
+        // peer has hung up after the GOAWAY: wait for that too. tryShutdown()'s callback alone is not enough: on Node 24
+        // (not 20) Http2Server.close(), which grpc-js calls first, already closes every session, so grpc-js finds them
+        // `closed` and reports done at once; destroying the sockets then would cut off the streams' final status.
+        const connectionsEnded = Promise.all([...sockets].map(ended));
         await new Promise<void>((resolve) => {
+          let pending = 2;
+          const settle = () => {
+            if (--pending > 0) return;
+            clearTimeout(force);
+            resolve();
+          };
           const force = setTimeout(() => {
             server.forceShutdown();
             resolve();
           }, grace);
           force.unref();
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
+          server.tryShutdown(settle);
+          connectionsEnded.then(settle, settle);
         });
       }
       for (const socket of sockets) socket.destroy();
