@@ -381,6 +381,18 @@ describe('attestation', () => {
     expect(unix.attestCount).toBe(2); // per call, not per connection
   });
 
+  it('leaves the block of an attestor that resolves {} absent (never attested: true with no facts)', async () => {
+    const { client, identities } = await setup(
+      {},
+      { attestors: [new FakePeerAttestor(), attestor('kubernetes', async () => ({}))] },
+    );
+    const c = client();
+    await unaryCall((cb) => c.FetchJWTSVID({ audience: ['a'] }, md(), cb));
+    expect(identities.calls.at(-1)!.attributes).toEqual({
+      workload: { unix: { pid: 1001, uid: 11_001, attested: true } },
+    });
+  });
+
   it('answers Unavailable when the unix attestor throws, and serves the next call', async () => {
     const { client, unix } = await setup();
     let fail = true;

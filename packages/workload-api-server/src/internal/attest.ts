@@ -108,7 +108,9 @@ export async function attestConnection(
     const workload: Record<string, unknown> = { [plan.unix.name]: { ...unixAttrs, attested: true } };
     plan.others.forEach((attestor, i) => {
       const attrs = others[i];
-      if (attrs !== undefined) workload[attestor.name] = { ...attrs, attested: true };
+      // An attestor with nothing to say (e.g. kubernetes for a process outside any pod) resolves `{}`: its block stays
+      // absent, so a rule on `workload.<name>.attested` cannot match a process that attestor knows nothing about.
+      if (attrs !== undefined && Object.keys(attrs).length > 0) workload[attestor.name] = { ...attrs, attested: true };
     });
     return { workload };
   };
