@@ -3,7 +3,13 @@ import { SpiffeId, TrustDomain } from '@wid/spiffe-id';
 import { SvidIssuerError } from './errors.js';
 import { certInfo, toX509Certificate } from './internal/x509-cert-info.js';
 import { publicKeyFromCsr } from './internal/x509-csr.js';
-import { isKeyObject, keyIdentifier, spkiDer, workloadPublicKey } from './internal/x509-keys.js';
+import {
+  type GeneratedSvidKey,
+  generateSvidKey,
+  isKeyObject,
+  keyIdentifier,
+  workloadPublicKey,
+} from './internal/x509-keys.js';
 import { decodePemOfType, encodePem } from './internal/x509-pem.js';
 import { checkSigningCert } from './internal/x509-rules.js';
 import {
@@ -23,7 +29,12 @@ import { X509Svid } from './x509-svid.js';
 
 export type { DistinguishedName } from './internal/x509-template.js';
 
-/** The pino-compatible logger shape wid components accept. Silent by default. */
+/**
+ * The pino-compatible logger shape wid components accept. Silent by default.
+ *
+ * @example
+ * createCertificateAuthority({ trustDomain: 'example.org', logger: pino() });
+ */
 export interface CaLogger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
@@ -35,6 +46,10 @@ export interface CaLogger {
  * An upstream CA to issue beneath: its certificate chain (the signing CA first, then its issuers), the signing CA's
  * private key, and the trust bundle (root certificates) that chain leads to. Without `bundle`, the self-signed
  * certificates at the end of the chain are the bundle. Either PEM text or parsed objects.
+ *
+ * @example
+ * createCertificateAuthority({ trustDomain: 'example.org',
+ *   upstream: { certChainPem: readFileSync('upstream-chain.pem', 'utf8'), privateKeyPem: readFileSync('upstream-key.pem', 'utf8') } });
  */
 export type UpstreamAuthority =
   | { readonly certChainPem: string; readonly privateKeyPem: string; readonly bundlePem?: string }
@@ -48,6 +63,10 @@ export type UpstreamAuthority =
  * When the CA rotates, as fractions of the active authority's lifetime (the same for X.509 authorities and JWT keys).
  * The next authority is prepared and published in the bundle at `prepareAt`, becomes the signer at `activateAt`,
  * and the old one stays in the bundle until everything it signed has expired. Defaults: SPIRE's 1/2 and 5/6.
+ *
+ * @example
+ * // Publish the next CA after a quarter of the lifetime, switch to it at half.
+ * createCertificateAuthority({ trustDomain: 'example.org', rotation: { prepareAt: 0.25, activateAt: 0.5 } });
  */
 export interface RotationOptions {
   /** Default 0.5. */
@@ -56,7 +75,12 @@ export interface RotationOptions {
   readonly activateAt?: number;
 }
 
-/** Options of {@link createCertificateAuthority}. */
+/**
+ * Options of {@link createCertificateAuthority}.
+ *
+ * @example
+ * const options: CertificateAuthorityOptions = { trustDomain: 'example.org', keyType: 'ec-p384', caTtlSeconds: 7 * 86_400 };
+ */
 export interface CertificateAuthorityOptions {
   /** The trust domain the CA issues for. */
   readonly trustDomain: TrustDomain | string;
@@ -90,7 +114,12 @@ export interface CertificateAuthorityOptions {
   readonly state?: CertificateAuthorityState;
 }
 
-/** A request for an X.509-SVID. Give `publicKey` or `csr`, or neither to have the CA generate the key. */
+/**
+ * A request for an X.509-SVID. Give `publicKey` or `csr`, or neither to have the CA generate the key.
+ *
+ * @example
+ * ca.issueX509Svid({ spiffeId: 'spiffe://example.org/web', csr: csrPem, ttlSeconds: 3600, dnsSans: ['web.svc'] });
+ */
 export interface IssueX509SvidRequest {
   /** The SPIFFE ID (URI SAN); must be in the CA's trust domain and have a path. */
   readonly spiffeId: SpiffeId | string;
@@ -108,7 +137,13 @@ export interface IssueX509SvidRequest {
   readonly hint?: string;
 }
 
-/** A freshly issued X.509-SVID. `certificates` are parsed lazily, so issuance pays only for DER and a signature. */
+/**
+ * A freshly issued X.509-SVID. `certificates` are parsed lazily, so issuance pays only for DER and a signature.
+ *
+ * @example
+ * const issued = ca.issueX509Svid({ spiffeId: 'spiffe://example.org/web' });
+ * send({ x509Svid: issued.marshalRaw(), x509SvidKey: issued.privateKeyDer, bundle: ca.x509Bundle().marshalDer() });
+ */
 export interface IssuedX509Svid {
   readonly id: SpiffeId;
   readonly hint: string | undefined;
@@ -120,8 +155,10 @@ export interface IssuedX509Svid {
   readonly notAfter: Date;
   /** True when the requested lifetime ran past the CA's expiry and notAfter was cut to it. */
   readonly clamped: boolean;
-  /** The key the CA generated, when the request carried no public key. */
+  /** The key the CA generated, when the request carried no public key (a KeyObject built on first access). */
   readonly privateKey: KeyObject | undefined;
+  /** The generated key as unencrypted PKCS#8 DER (the Workload API's `x509_svid_key`), when the CA made it. */
+  readonly privateKeyDer: Uint8Array | undefined;
   /** Key identifier (hex SKI) of the CA that signed it. */
   readonly authorityId: string;
   /** PEM certificates, leaf first. */
@@ -132,7 +169,12 @@ export interface IssuedX509Svid {
   toX509Svid(privateKey?: KeyObject): X509Svid;
 }
 
-/** A request for a JWT-SVID. */
+/**
+ * A request for a JWT-SVID.
+ *
+ * @example
+ * ca.issueJwtSvid({ spiffeId: 'spiffe://example.org/web', audience: ['spiffe://example.org/api'] }).token;
+ */
 export interface IssueJwtSvidRequest {
   readonly spiffeId: SpiffeId | string;
   /** At least one audience. */
@@ -143,9 +185,21 @@ export interface IssueJwtSvidRequest {
   readonly hint?: string;
 }
 
+/**
+ * Lifecycle of a CA key: `prepared` (published in the bundle, not signing yet), `active` (signing), `retired` (still
+ * published until everything it signed has expired).
+ *
+ * @example
+ * ca.x509Authorities().filter((a) => a.status === 'active');
+ */
 export type AuthorityStatus = 'prepared' | 'active' | 'retired';
 
-/** A view of one X.509 authority of the CA. */
+/**
+ * A view of one X.509 authority of the CA.
+ *
+ * @example
+ * for (const a of ca.x509Authorities()) console.log(a.id, a.status, a.notAfter);
+ */
 export interface X509AuthorityInfo {
   /** Hex subject key identifier. */
   readonly id: string;
@@ -155,7 +209,12 @@ export interface X509AuthorityInfo {
   readonly notAfter: Date;
 }
 
-/** A view of one JWT signing key of the CA. */
+/**
+ * A view of one JWT signing key of the CA.
+ *
+ * @example
+ * const activeKid = ca.jwtKeys().find((k) => k.status === 'active')?.kid;
+ */
 export interface JwtKeyInfo {
   readonly kid: string;
   readonly status: AuthorityStatus;
@@ -164,6 +223,12 @@ export interface JwtKeyInfo {
   readonly notAfter: Date;
 }
 
+/**
+ * What a rotation step did.
+ *
+ * @example
+ * ca.onChange((e) => { if (e.type === 'x509-authority-activated') pushNewSvids(); });
+ */
 export type CertificateAuthorityEventType =
   | 'x509-authority-prepared'
   | 'x509-authority-activated'
@@ -172,7 +237,12 @@ export type CertificateAuthorityEventType =
   | 'jwt-key-activated'
   | 'jwt-key-pruned';
 
-/** One rotation step. `sequence` is the bundle sequence after it. */
+/**
+ * One rotation step. `sequence` is the bundle sequence after it.
+ *
+ * @example
+ * ca.onChange((e) => logger.info({ id: e.id, sequence: String(e.sequence) }, e.type));
+ */
 export interface CertificateAuthorityEvent {
   readonly type: CertificateAuthorityEventType;
   /** Hex SKI of the X.509 authority, or the JWT key's kid. */
@@ -181,7 +251,13 @@ export interface CertificateAuthorityEvent {
   readonly sequence: bigint;
 }
 
-/** The CA's keys and certificates as JSON-safe data (contains private keys: store it like one). */
+/**
+ * The CA's keys and certificates as JSON-safe data (contains private keys: store it like one).
+ *
+ * @example
+ * writeFileSync(path, JSON.stringify(ca.exportState()), { mode: 0o600 });
+ * const again = createCertificateAuthority({ trustDomain: 'example.org', state: JSON.parse(readFileSync(path, 'utf8')) });
+ */
 export interface CertificateAuthorityState {
   readonly version: 1;
   readonly trustDomain: string;
@@ -207,7 +283,10 @@ export interface CertificateAuthorityState {
 /**
  * A SPIFFE certificate authority for one trust domain: it issues X.509-SVIDs and JWT-SVIDs, publishes its bundle
  * (with an increasing sequence), and rotates its keys from its clock. Create it with
- * {@link createCertificateAuthority}.
+ * {@link createCertificateAuthority}. It is also an X.509 and JWT bundle source for its own trust domain.
+ *
+ * @example
+ * setTimeout(() => ca.rotateIfNeeded(), ca.nextRotationAt().getTime() - Date.now());
  */
 export interface CertificateAuthority extends X509BundleSource {
   readonly trustDomain: TrustDomain;
@@ -305,7 +384,8 @@ function positiveSeconds(options: object, key: string, fallback: number): number
 function keyTypeOption(options: object, key: string): KeyType {
   const v = (options as Record<string, unknown>)[key];
   if (v === undefined) return 'ec-p256';
-  if (!isKeyType(v)) throw badOption(key, `must be one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, got ${String(v)}`);
+  if (!isKeyType(v))
+    throw badOption(key, `must be one of ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, got ${String(v)}`);
   return v;
 }
 
@@ -370,7 +450,10 @@ class Ca implements CertificateAuthority {
       throw badOption('rotation.prepareAt', `must be a fraction between 0 and 1, got ${String(prepareAt)}`);
     }
     if (!(typeof activateAt === 'number' && activateAt > prepareAt && activateAt < 1)) {
-      throw badOption('rotation.activateAt', `must be a fraction between prepareAt (${prepareAt}) and 1, got ${String(activateAt)}`);
+      throw badOption(
+        'rotation.activateAt',
+        `must be a fraction between prepareAt (${prepareAt}) and 1, got ${String(activateAt)}`,
+      );
     }
     this.#prepareAt = prepareAt;
     this.#activateAt = activateAt;
@@ -408,7 +491,10 @@ class Ca implements CertificateAuthority {
 
   #loadUpstream(u: UpstreamAuthority, now: number): Upstream {
     const bad = (msg: string, cause?: unknown) =>
-      new SvidIssuerError('ERR_WID_CA_BAD_UPSTREAM', `upstream CA: ${msg}`, { trustDomain: this.trustDomain.name, cause });
+      new SvidIssuerError('ERR_WID_CA_BAD_UPSTREAM', `upstream CA: ${msg}`, {
+        trustDomain: this.trustDomain.name,
+        cause,
+      });
     let certificates: X509Certificate[];
     let privateKey: KeyObject;
     let bundle: X509Certificate[] | undefined;
@@ -430,7 +516,8 @@ class Ca implements CertificateAuthority {
     }
     const signer = certificates[0];
     if (signer === undefined) throw bad('the certificate chain is empty');
-    if (!isKeyObject(privateKey) || privateKey.type !== 'private') throw bad('the private key must be a private KeyObject');
+    if (!isKeyObject(privateKey) || privateKey.type !== 'private')
+      throw bad('the private key must be a private KeyObject');
     const keyType = keyTypeOf(privateKey);
     if (keyType === undefined) throw bad('the private key is not EC P-256/P-384 or RSA 2048/3072/4096');
     if (!signer.publicKey.equals(createPublicKey(privateKey))) {
@@ -473,16 +560,20 @@ class Ca implements CertificateAuthority {
     try {
       const issued = this.issueX509Svid({
         spiffeId: SpiffeId.fromSegments(this.trustDomain, 'wid-ca-self-check'),
-        publicKey: generateKeyPair('ec-p256').publicKey,
+        publicKey: generateSvidKey('ec-p256').spki,
         ttlSeconds: 60,
       });
       verifyX509Svid(issued.certificates, this.x509Bundle(), { now: new Date(this.#now()) });
     } catch (cause) {
       const code = this.#upstream === undefined ? 'ERR_WID_CA_BAD_STATE' : 'ERR_WID_CA_BAD_UPSTREAM';
-      throw new SvidIssuerError(code, `SVIDs issued by this CA do not verify against its bundle: ${(cause as Error).message}`, {
-        trustDomain: this.trustDomain.name,
-        cause,
-      });
+      throw new SvidIssuerError(
+        code,
+        `SVIDs issued by this CA do not verify against its bundle: ${(cause as Error).message}`,
+        {
+          trustDomain: this.trustDomain.name,
+          cause,
+        },
+      );
     }
   }
 
@@ -490,17 +581,20 @@ class Ca implements CertificateAuthority {
 
   #newX509Entry(now: number): Omit<X509Entry, 'status'> {
     const { privateKey, publicKey } = generateKeyPair(this.#keyType);
-    const spki = spkiDer(publicKey, this.#keyType);
-    const ski = keyIdentifier(spki);
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
     const notBefore = now - BACKDATE_MS;
     let notAfter = Math.floor((now + this.#caTtlMs) / 1000) * 1000;
     const up = this.#upstream;
     if (up !== undefined && notAfter > up.notAfter) {
       notAfter = up.notAfter;
       if (notAfter <= now) {
-        throw new SvidIssuerError('ERR_WID_CA_EXPIRED', `the upstream CA expired at ${new Date(up.notAfter).toISOString()}`, {
-          trustDomain: this.trustDomain.name,
-        });
+        throw new SvidIssuerError(
+          'ERR_WID_CA_EXPIRED',
+          `the upstream CA expired at ${new Date(up.notAfter).toISOString()}`,
+          {
+            trustDomain: this.trustDomain.name,
+          },
+        );
       }
       this.#log.warn(
         { trustDomain: this.trustDomain.name, notAfter: new Date(notAfter).toISOString() },
@@ -526,7 +620,11 @@ class Ca implements CertificateAuthority {
     return this.#x509EntryFrom(toX509Certificate(der), privateKey, now - BACKDATE_MS);
   }
 
-  #x509EntryFrom(certificate: X509Certificate, privateKey: KeyObject, lastSignedNotAfter: number): Omit<X509Entry, 'status'> {
+  #x509EntryFrom(
+    certificate: X509Certificate,
+    privateKey: KeyObject,
+    lastSignedNotAfter: number,
+  ): Omit<X509Entry, 'status'> {
     const info = certInfo(certificate);
     const keyType = keyTypeOf(privateKey);
     if (keyType === undefined) throw new TypeError('unsupported CA key');
@@ -567,7 +665,14 @@ class Ca implements CertificateAuthority {
   rotateIfNeeded(): CertificateAuthorityEvent[] {
     const now = this.#now();
     const events: CertificateAuthorityEvent[] = [];
-    this.#rotate(now, this.#x509, 'x509-authority', () => this.#newX509Entry(now), this.#upstream === undefined, events);
+    this.#rotate(
+      now,
+      this.#x509,
+      'x509-authority',
+      () => this.#newX509Entry(now),
+      this.#upstream === undefined,
+      events,
+    );
     this.#rotate(now, this.#jwt, 'jwt-key', () => this.#newJwtEntry(now), true, events);
     if (events.length > 0) {
       this.#bundleCache = undefined;
@@ -597,8 +702,13 @@ class Ca implements CertificateAuthority {
     const idOf = (e: E) => ('id' in e ? e.id : e.kid);
     const emit = (type: 'prepared' | 'activated' | 'pruned', e: E, bundleChanged: boolean) => {
       if (bundleChanged) this.#sequence++;
-      events.push(Object.freeze({ type: `${kind}-${type}` as const, id: idOf(e), at: new Date(now), sequence: this.#sequence }));
-      this.#log.info({ trustDomain: this.trustDomain.name, id: idOf(e), sequence: String(this.#sequence) }, `${kind} ${type}`);
+      events.push(
+        Object.freeze({ type: `${kind}-${type}` as const, id: idOf(e), at: new Date(now), sequence: this.#sequence }),
+      );
+      this.#log.info(
+        { trustDomain: this.trustDomain.name, id: idOf(e), sequence: String(this.#sequence) },
+        `${kind} ${type}`,
+      );
     };
     const tryCreate = (): E | undefined => {
       try {
@@ -714,21 +824,23 @@ class Ca implements CertificateAuthority {
     }
     let subjectDer: Buffer | undefined;
     if (request.subject !== undefined) {
-      const problem = typeof request.subject === 'object' && request.subject !== null ? checkName(request.subject) : 'must be an object';
+      const problem =
+        typeof request.subject === 'object' && request.subject !== null
+          ? checkName(request.subject)
+          : 'must be an object';
       if (problem !== undefined) throw badRequest('subject', problem);
       subjectDer = encodeName(request.subject);
     }
     if (request.publicKey !== undefined && request.csr !== undefined) {
       throw badRequest('publicKey', 'give either publicKey or csr, not both');
     }
-    let privateKey: KeyObject | undefined;
-    let key: ReturnType<typeof workloadPublicKey>;
+    let generated: GeneratedSvidKey | undefined;
+    let key: { keyType: KeyType; spki: Buffer };
     if (request.csr !== undefined) key = workloadPublicKey(publicKeyFromCsr(request.csr));
     else if (request.publicKey !== undefined) key = workloadPublicKey(request.publicKey);
     else {
-      const pair = generateKeyPair(this.#svidKeyType);
-      privateKey = pair.privateKey;
-      key = { key: pair.publicKey, keyType: this.#svidKeyType, spki: spkiDer(pair.publicKey, this.#svidKeyType) };
+      generated = generateSvidKey(this.#svidKeyType);
+      key = generated;
     }
 
     const now = this.#now();
@@ -760,7 +872,7 @@ class Ca implements CertificateAuthority {
       dnsNames: dnsSans,
     });
     if (notAfter > ca.lastSignedNotAfter) ca.lastSignedNotAfter = notAfter;
-    return new Issued(id, request.hint, [der, ...ca.chainDer], notBefore, notAfter, clamped, privateKey, ca.id);
+    return new Issued(id, request.hint, [der, ...ca.chainDer], notBefore, notAfter, clamped, generated, ca.id);
   }
 
   issueJwtSvid(request: IssueJwtSvidRequest): JwtSvid {
@@ -821,9 +933,13 @@ class Ca implements CertificateAuthority {
   }
 
   #expired(): SvidIssuerError {
-    return new SvidIssuerError('ERR_WID_CA_EXPIRED', 'the certificate authority has no valid key to sign with (expired)', {
-      trustDomain: this.trustDomain.name,
-    });
+    return new SvidIssuerError(
+      'ERR_WID_CA_EXPIRED',
+      'the certificate authority has no valid key to sign with (expired)',
+      {
+        trustDomain: this.trustDomain.name,
+      },
+    );
   }
 
   // ---- bundles ----
@@ -1006,9 +1122,7 @@ function ttlSeconds(v: unknown): number {
 function thumbprint(publicKey: KeyObject): string {
   const jwk = publicKey.export({ format: 'jwk' });
   const members =
-    jwk.kty === 'EC'
-      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
-      : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+    jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
@@ -1019,8 +1133,9 @@ class Issued implements IssuedX509Svid {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly clamped: boolean;
-  readonly privateKey: KeyObject | undefined;
   readonly authorityId: string;
+  readonly #generated: GeneratedSvidKey | undefined;
+  #privateKey: KeyObject | undefined;
   #certificates: readonly X509Certificate[] | undefined;
 
   constructor(
@@ -1030,7 +1145,7 @@ class Issued implements IssuedX509Svid {
     notBefore: number,
     notAfter: number,
     clamped: boolean,
-    privateKey: KeyObject | undefined,
+    generated: GeneratedSvidKey | undefined,
     authorityId: string,
   ) {
     this.id = id;
@@ -1039,9 +1154,19 @@ class Issued implements IssuedX509Svid {
     this.notBefore = new Date(notBefore);
     this.notAfter = new Date(notAfter);
     this.clamped = clamped;
-    this.privateKey = privateKey;
+    this.#generated = generated;
     this.authorityId = authorityId;
     Object.freeze(this);
+  }
+
+  get privateKey(): KeyObject | undefined {
+    if (this.#generated === undefined) return undefined;
+    this.#privateKey ??= this.#generated.toKeyObject();
+    return this.#privateKey;
+  }
+
+  get privateKeyDer(): Uint8Array | undefined {
+    return this.#generated?.pkcs8;
   }
 
   get certificates(): readonly X509Certificate[] {

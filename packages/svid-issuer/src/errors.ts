@@ -24,22 +24,26 @@ const X509_CA_ERROR_CODES = {
     'Every certificate after the leaf must be a CA (basicConstraints cA=true); remove stray certificates from the chain.',
   ERR_WID_X509_SIGNING_CERT_NO_KEY_CERT_SIGN: 'Every signing certificate needs keyUsage keyCertSign; fix the CA.',
   ERR_WID_X509_NO_BUNDLE:
-    'No X.509 bundle is known for the SVID\'s trust domain; configure (or federate) that trust domain\'s bundle.',
+    "No X.509 bundle is known for the SVID's trust domain; configure (or federate) that trust domain's bundle.",
   ERR_WID_X509_UNTRUSTED:
-    'The chain does not lead to an authority in the trust domain\'s bundle; check the bundle is current and intermediates are sent.',
-  ERR_WID_X509_BAD_SIGNATURE: 'A certificate signature does not verify (see `index`): the chain was tampered with or mixed up.',
-  ERR_WID_X509_EXPIRED: 'A certificate in the chain has expired (see `index`); renew it, or check the verifier\'s clock.',
+    "The chain does not lead to an authority in the trust domain's bundle; check the bundle is current and intermediates are sent.",
+  ERR_WID_X509_BAD_SIGNATURE:
+    'A certificate signature does not verify (see `index`): the chain was tampered with or mixed up.',
+  ERR_WID_X509_EXPIRED:
+    "A certificate in the chain has expired (see `index`); renew it, or check the verifier's clock.",
   ERR_WID_X509_NOT_YET_VALID:
     'A certificate in the chain is not valid yet (see `index`); check clocks on the issuer and the verifier.',
-  ERR_WID_X509_PATH_TOO_LONG: 'A CA\'s pathLenConstraint forbids this many intermediates; shorten the chain.',
+  ERR_WID_X509_PATH_TOO_LONG: "A CA's pathLenConstraint forbids this many intermediates; shorten the chain.",
   ERR_WID_X509_UNHANDLED_CRITICAL_EXTENSION:
     'A certificate carries a critical extension wid does not process, so it must be rejected (RFC 5280 §4.2).',
-  ERR_WID_X509_NAME_CONSTRAINT: 'A CA\'s name constraints do not permit the names in the leaf certificate.',
+  ERR_WID_X509_NAME_CONSTRAINT: "A CA's name constraints do not permit the names in the leaf certificate.",
   ERR_WID_X509_BAD_CSR: 'Pass a DER or PEM PKCS#10 certificate signing request.',
   ERR_WID_X509_CSR_SIGNATURE:
-    'The CSR\'s self-signature does not verify (or uses an unsupported algorithm); build the CSR with the key it names.',
-  ERR_WID_X509_BAD_PUBLIC_KEY: 'Pass the workload public key as a KeyObject of type "public" or SubjectPublicKeyInfo DER.',
+    "The CSR's self-signature does not verify (or uses an unsupported algorithm); build the CSR with the key it names.",
+  ERR_WID_X509_BAD_PUBLIC_KEY:
+    'Pass the workload public key as a KeyObject of type "public" or SubjectPublicKeyInfo DER.',
   ERR_WID_X509_UNSUPPORTED_KEY: 'Use one of the supported key types: EC P-256, EC P-384, RSA 2048/3072/4096.',
+  ERR_WID_X509_BAD_OPTION: 'Fix the named verification option (e.g. pass a valid Date as `now`).',
   ERR_WID_CA_BAD_OPTION: 'Fix the named certificate authority option (see the message for what is accepted).',
   ERR_WID_CA_BAD_UPSTREAM:
     'Pass an upstream CA certificate chain (signing CA first) with its matching private key and a trust bundle it chains to.',

@@ -6,6 +6,7 @@ export type { SvidIssuerErrorCode, SvidIssuerErrorFields } from './errors.js';
 export { SVID_ISSUER_ERROR_CODES, SvidIssuerError } from './errors.js';
 
 // --- X.509, CA and keys ---
+
 export type {
   AuthorityStatus,
   CaLogger,

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 /**
  * Key types wid generates and accepts for CA keys and SVID keys: EC P-256 (the default), EC P-384, and RSA with
@@ -9,10 +9,20 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
  */
 export type KeyType = 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096';
 
-/** Every supported key type, in order of preference. */
+/**
+ * Every supported key type, in order of preference.
+ *
+ * @example
+ * KEY_TYPES.includes(configured) || fail();
+ */
 export const KEY_TYPES: readonly KeyType[] = Object.freeze(['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096']);
 
-/** True when `value` names a supported key type. */
+/**
+ * True when `value` names a supported key type.
+ *
+ * @example
+ * if (!isKeyType(config.key_type)) throw new Error(`bad key_type ${config.key_type}`);
+ */
 export function isKeyType(value: unknown): value is KeyType {
   return typeof value === 'string' && (KEY_TYPES as readonly string[]).includes(value);
 }
@@ -20,22 +30,30 @@ export function isKeyType(value: unknown): value is KeyType {
 /**
  * Generates a key pair of `keyType` with node:crypto (synchronously; RSA 4096 takes about a second).
  *
+ * The keys are re-imported from their DER encodings rather than returned straight from `generateKeyPairSync`:
+ * on Node 20, JWK-exporting a key whose generation job the GC is finalizing at that moment deadlocks the process,
+ * and bundles JWK-export CA keys. Keys from this function are safe to export in any format.
+ *
  * @example
  * const { privateKey, publicKey } = generateKeyPair('ec-p256');
  */
 export function generateKeyPair(keyType: KeyType): { privateKey: KeyObject; publicKey: KeyObject } {
-  switch (keyType) {
-    case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    case 'rsa-2048':
-      return generateKeyPairSync('rsa', { modulusLength: 2048 });
-    case 'rsa-3072':
-      return generateKeyPairSync('rsa', { modulusLength: 3072 });
-    case 'rsa-4096':
-      return generateKeyPairSync('rsa', { modulusLength: 4096 });
+  const pub = { type: 'spki', format: 'der' } as const;
+  const priv = { type: 'pkcs8', format: 'der' } as const;
+  let pair: { publicKey: Buffer; privateKey: Buffer };
+  if (keyType === 'ec-p256' || keyType === 'ec-p384') {
+    const namedCurve = keyType === 'ec-p256' ? 'P-256' : 'P-384';
+    pair = generateKeyPairSync('ec', { namedCurve, publicKeyEncoding: pub, privateKeyEncoding: priv });
+  } else if (keyType === 'rsa-2048' || keyType === 'rsa-3072' || keyType === 'rsa-4096') {
+    const modulusLength = Number(keyType.slice(4));
+    pair = generateKeyPairSync('rsa', { modulusLength, publicKeyEncoding: pub, privateKeyEncoding: priv });
+  } else {
+    throw new TypeError(`unsupported key type ${String(keyType)}`);
   }
+  return {
+    privateKey: createPrivateKey({ key: pair.privateKey, format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: pair.publicKey, format: 'der', type: 'spki' }),
+  };
 }
 
 /**

@@ -5,13 +5,23 @@ import { type CertInfo, certInfo, type GeneralSubtrees, KU } from './internal/x5
 import { checkLeaf, idFromCert } from './internal/x509-rules.js';
 import { parseCertificates, type X509BundleSource } from './x509-bundle.js';
 
-/** Options of {@link verifyX509Svid}. */
+/**
+ * Options of {@link verifyX509Svid}.
+ *
+ * @example
+ * verifyX509Svid(chain, bundles, { now: clock.now() });
+ */
 export interface VerifyX509SvidOptions {
   /** The time at which every certificate must be valid. Default: the current time. */
   readonly now?: Date;
 }
 
-/** What a successful {@link verifyX509Svid} returns. */
+/**
+ * What a successful {@link verifyX509Svid} returns.
+ *
+ * @example
+ * const { id, verifiedChains } = verifyX509Svid(chain, bundles);
+ */
 export interface VerifiedX509Svid {
   /** The peer's SPIFFE ID (from the leaf's URI SAN). */
   readonly id: SpiffeId;
@@ -32,7 +42,8 @@ const MAX_SIGNATURE_CHECKS = 100;
  * Intermediates come only from the chain; trust anchors only from that one bundle.
  *
  * @example
- * const { id } = verifyX509Svid(tlsSocket.getPeerX509Certificate() ... , bundles, { now: new Date() });
+ * const peer = tlsSocket.getPeerX509Certificate()!; // plus any intermediates the peer sent
+ * const { id } = verifyX509Svid([peer], bundleSet, { now: new Date() });
  */
 export function verifyX509Svid(
   chain: readonly X509Certificate[],
@@ -42,7 +53,9 @@ export function verifyX509Svid(
   const leaf = chain[0];
   if (leaf === undefined) throw new SvidIssuerError('ERR_WID_X509_NO_CERTIFICATES', 'empty certificates chain');
   const now = (options.now ?? new Date()).getTime();
-  if (!Number.isFinite(now)) throw new SvidIssuerError('ERR_WID_X509_NO_CERTIFICATES', 'options.now is not a valid Date');
+  if (!Number.isFinite(now)) {
+    throw new SvidIssuerError('ERR_WID_X509_BAD_OPTION', 'options.now must be a valid Date', { input: 'now' });
+  }
   const leafInfo = certInfo(leaf, 0);
   const id = idFromCert(leafInfo, 0);
   checkLeaf(leafInfo, id);
@@ -57,9 +70,13 @@ export function verifyX509Svid(
     });
   }
   if (bundle === undefined) {
-    throw new SvidIssuerError('ERR_WID_X509_NO_BUNDLE', `no X.509 bundle found for trust domain "${id.trustDomain.name}"`, {
-      trustDomain: id.trustDomain.name,
-    });
+    throw new SvidIssuerError(
+      'ERR_WID_X509_NO_BUNDLE',
+      `no X.509 bundle found for trust domain "${id.trustDomain.name}"`,
+      {
+        trustDomain: id.trustDomain.name,
+      },
+    );
   }
 
   const ctx: PathContext = {
@@ -104,9 +121,13 @@ export function parseAndVerifyX509Svid(
       : rawCerts.flatMap((der, index) => {
           const [cert, ...rest] = parseCertificates(der);
           if (cert === undefined || rest.length > 0) {
-            throw new SvidIssuerError('ERR_WID_X509_BAD_CERTIFICATE', `raw certificate ${index} must be exactly one DER certificate`, {
-              index,
-            });
+            throw new SvidIssuerError(
+              'ERR_WID_X509_BAD_CERTIFICATE',
+              `raw certificate ${index} must be exactly one DER certificate`,
+              {
+                index,
+              },
+            );
           }
           return [cert];
         });
@@ -143,7 +164,8 @@ function build(ctx: PathContext, path: X509Certificate[], indices: number[]): vo
     try {
       info = certInfo(candidate, index);
     } catch (e) {
-      ctx.failure ??= e as SvidIssuerError;
+      if (!(e instanceof SvidIssuerError)) throw e;
+      record(ctx, e, 2);
       continue;
     }
     if (!Buffer.from(info.subjectDer).equals(currentInfo.issuerDer)) continue;
@@ -263,7 +285,9 @@ function checkNameConstraints(
   isRoot: boolean,
 ): void {
   const fail = (msg: string) =>
-    new SvidIssuerError('ERR_WID_X509_NAME_CONSTRAINT', `${msg} (name constraints of ${describe(index, isRoot)})`, { index });
+    new SvidIssuerError('ERR_WID_X509_NAME_CONSTRAINT', `${msg} (name constraints of ${describe(index, isRoot)})`, {
+      index,
+    });
   const san = leaf.san;
   const hosts = (san?.uris ?? []).map(uriHost);
   const dns = san?.dnsNames ?? [];
@@ -280,7 +304,8 @@ function checkNameConstraints(
     for (const name of names) {
       if (name === undefined) throw fail(`a ${kind} in the leaf has no host to check`);
       if (excluded.some((c) => dnsMatches(name, c))) throw fail(`${kind} "${name}" is excluded`);
-      if (permitted.length > 0 && !permitted.some((c) => dnsMatches(name, c))) throw fail(`${kind} "${name}" is not permitted`);
+      if (permitted.length > 0 && !permitted.some((c) => dnsMatches(name, c)))
+        throw fail(`${kind} "${name}" is not permitted`);
     }
   };
   check(dns, nc.permitted.dns, nc.excluded.dns, 'DNS name');

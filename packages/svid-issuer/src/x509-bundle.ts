@@ -94,7 +94,9 @@ export class X509Bundle implements X509BundleSource {
   equals(other: X509Bundle | undefined): boolean {
     if (other === undefined || !this.trustDomain.equals(other.trustDomain)) return false;
     const theirs = other.#authorities;
-    return this.#authorities.length === theirs.length && this.#authorities.every((a, i) => a.raw.equals(theirs[i]!.raw));
+    return (
+      this.#authorities.length === theirs.length && this.#authorities.every((a, i) => a.raw.equals(theirs[i]!.raw))
+    );
   }
 
   toString(): string {

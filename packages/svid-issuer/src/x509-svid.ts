@@ -17,7 +17,12 @@ export interface X509SvidSource {
   getX509Svid(): X509Svid;
 }
 
-/** Options of {@link X509Svid.parse} and friends. */
+/**
+ * Options of {@link X509Svid.parse} and friends.
+ *
+ * @example
+ * X509Svid.parseRaw(msg.x509Svid, msg.x509SvidKey, { hint: msg.hint });
+ */
 export interface X509SvidParseOptions {
   /** Operator-chosen label from the Workload API (`hint` field); not validated. */
   readonly hint?: string;
@@ -55,12 +60,19 @@ export class X509Svid implements X509SvidSource {
    * @example
    * const svid = X509Svid.parse(readFileSync('svid.pem', 'utf8'), readFileSync('svid_key.pem', 'utf8'));
    */
-  static parse(certsPem: string | Uint8Array, keyPem: string | Uint8Array, options: X509SvidParseOptions = {}): X509Svid {
+  static parse(
+    certsPem: string | Uint8Array,
+    keyPem: string | Uint8Array,
+    options: X509SvidParseOptions = {},
+  ): X509Svid {
     const certs = parseCertificates(certsPem);
     const text = typeof keyPem === 'string' ? keyPem : Buffer.from(keyPem).toString('latin1');
     const keys = decodePemOfType(text, ['PRIVATE KEY'], 'private key');
     if (keys.length !== 1) {
-      throw new SvidIssuerError('ERR_WID_X509_BAD_PRIVATE_KEY', `expected one PRIVATE KEY PEM block, found ${keys.length}`);
+      throw new SvidIssuerError(
+        'ERR_WID_X509_BAD_PRIVATE_KEY',
+        `expected one PRIVATE KEY PEM block, found ${keys.length}`,
+      );
     }
     return X509Svid.fromParts(certs, pkcs8(keys[0]!), options);
   }
@@ -74,7 +86,10 @@ export class X509Svid implements X509SvidSource {
    */
   static parseRaw(certsDer: Uint8Array, keyDer: Uint8Array, options: X509SvidParseOptions = {}): X509Svid {
     if (!(certsDer instanceof Uint8Array) || looksLikePem(certsDer)) {
-      throw new SvidIssuerError('ERR_WID_X509_BAD_CERTIFICATE', 'parseRaw expects concatenated DER certificates (use parse for PEM)');
+      throw new SvidIssuerError(
+        'ERR_WID_X509_BAD_CERTIFICATE',
+        'parseRaw expects concatenated DER certificates (use parse for PEM)',
+      );
     }
     return X509Svid.fromParts(parseCertificates(certsDer), pkcs8(keyDer), options);
   }
@@ -159,8 +174,12 @@ function pkcs8(der: Uint8Array): KeyObject {
   try {
     return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
   } catch (cause) {
-    throw new SvidIssuerError('ERR_WID_X509_BAD_PRIVATE_KEY', 'cannot parse private key: not an unencrypted PKCS#8 key', {
-      cause,
-    });
+    throw new SvidIssuerError(
+      'ERR_WID_X509_BAD_PRIVATE_KEY',
+      'cannot parse private key: not an unencrypted PKCS#8 key',
+      {
+        cause,
+      },
+    );
   }
 }

@@ -158,7 +158,8 @@ function parseCertDerUnchecked(der: Uint8Array): CertInfo {
   for (; i < f.length; i++) {
     const t = f[i]!;
     if (t.tag === 0xa3) extsT = t;
-    else if (t.tag !== 0x81 && t.tag !== 0x82) throw new Asn1Error(`unexpected TBSCertificate field 0x${t.tag.toString(16)}`);
+    else if (t.tag !== 0x81 && t.tag !== 0x82)
+      throw new Asn1Error(`unexpected TBSCertificate field 0x${t.tag.toString(16)}`);
   }
   const info = {
     der,
@@ -261,7 +262,13 @@ function parseExtKeyUsage(v: Uint8Array): string[] {
 }
 
 function parseGeneralNames(buf: Uint8Array, seqT: Tlv): GeneralNames {
-  const out = { uris: [] as string[], dnsNames: [] as string[], ipAddresses: [] as Uint8Array[], emails: [] as string[], others: 0 };
+  const out = {
+    uris: [] as string[],
+    dnsNames: [] as string[],
+    ipAddresses: [] as Uint8Array[],
+    emails: [] as string[],
+    others: 0,
+  };
   for (const t of children(buf, seqT)) {
     const s = () => Buffer.from(value(buf, t)).toString('latin1');
     if (t.tag === 0x86) out.uris.push(s());
@@ -296,11 +303,11 @@ function parseSubtrees(buf: Uint8Array, t: Tlv | undefined): GeneralSubtrees {
 }
 
 const GENERAL_NAME_KIND: Record<number, string> = {
-  0xa0: 'otherName',
-  0x81: 'rfc822Name',
-  0xa4: 'directoryName',
-  0x87: 'iPAddress',
-  0x88: 'registeredID',
+  160: 'otherName',
+  129: 'rfc822Name',
+  164: 'directoryName',
+  135: 'iPAddress',
+  136: 'registeredID',
 };
 
 function parseNameConstraints(v: Uint8Array): { permitted: GeneralSubtrees; excluded: GeneralSubtrees } {

@@ -7,8 +7,8 @@ import { Asn1Error, children, decodeBitString, decodeOid, decodeSmallUint, raw, 
 import { SIGNATURE_HASH } from './x509-oids.js';
 import { decodePemOfType, looksLikePem } from './x509-pem.js';
 
-/** Decodes a PEM or DER CSR and verifies its signature; returns the requested public key. */
-export function publicKeyFromCsr(csr: unknown): KeyObject {
+/** Decodes a PEM or DER CSR and verifies its signature; returns the requested public key's SPKI DER. */
+export function publicKeyFromCsr(csr: unknown): Buffer {
   let der: Uint8Array;
   if (typeof csr === 'string' || (csr instanceof Uint8Array && looksLikePem(csr))) {
     const text = typeof csr === 'string' ? csr : Buffer.from(csr).toString('latin1');
@@ -79,5 +79,5 @@ export function publicKeyFromCsr(csr: unknown): KeyObject {
       input: sigOid,
     });
   }
-  return key;
+  return Buffer.from(spki);
 }

@@ -25,9 +25,13 @@ export function decodePem(text: string): PemBlock[] {
     }
     const body = text.slice(bodyStart, endIdx).replace(/\s+/g, '');
     if (body.includes('-----') || body.includes(':')) {
-      throw new SvidIssuerError('ERR_WID_X509_BAD_PEM', `PEM block "${type}" is malformed (headers or nested markers)`, {
-        input: type,
-      });
+      throw new SvidIssuerError(
+        'ERR_WID_X509_BAD_PEM',
+        `PEM block "${type}" is malformed (headers or nested markers)`,
+        {
+          input: type,
+        },
+      );
     }
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
       throw new SvidIssuerError('ERR_WID_X509_BAD_PEM', `PEM block "${type}" does not hold valid base64`, {

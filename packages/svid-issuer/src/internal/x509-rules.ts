@@ -19,11 +19,15 @@ export function idFromCert(info: CertInfo, index = 0): SpiffeId {
   try {
     return SpiffeId.parse(uris[0]!);
   } catch (cause) {
-    throw new SvidIssuerError('ERR_WID_X509_BAD_SPIFFE_ID', `certificate URI SAN is not a valid SPIFFE ID: ${(cause as Error).message}`, {
-      index,
-      input: uris[0]!.slice(0, 200),
-      cause,
-    });
+    throw new SvidIssuerError(
+      'ERR_WID_X509_BAD_SPIFFE_ID',
+      `certificate URI SAN is not a valid SPIFFE ID: ${(cause as Error).message}`,
+      {
+        index,
+        input: uris[0]!.slice(0, 200),
+        cause,
+      },
+    );
   }
 }
 
@@ -51,16 +55,24 @@ export function checkLeaf(info: CertInfo, id: SpiffeId): void {
     );
   }
   if (ku & KU.keyCertSign) {
-    throw new SvidIssuerError('ERR_WID_X509_LEAF_KEY_CERT_SIGN', "leaf certificate must not have 'keyCertSign' set as key usage", {
-      index: 0,
-      input: id.toString(),
-    });
+    throw new SvidIssuerError(
+      'ERR_WID_X509_LEAF_KEY_CERT_SIGN',
+      "leaf certificate must not have 'keyCertSign' set as key usage",
+      {
+        index: 0,
+        input: id.toString(),
+      },
+    );
   }
   if (ku & KU.cRLSign) {
-    throw new SvidIssuerError('ERR_WID_X509_LEAF_CRL_SIGN', "leaf certificate must not have 'cRLSign' set as key usage", {
-      index: 0,
-      input: id.toString(),
-    });
+    throw new SvidIssuerError(
+      'ERR_WID_X509_LEAF_CRL_SIGN',
+      "leaf certificate must not have 'cRLSign' set as key usage",
+      {
+        index: 0,
+        input: id.toString(),
+      },
+    );
   }
 }
 

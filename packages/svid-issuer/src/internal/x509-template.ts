@@ -3,12 +3,17 @@
 // node:crypto. Tests cross-check the output with OpenSSL and @peculiar/x509.
 import { type KeyObject, randomFillSync, sign } from 'node:crypto';
 import type { KeyType } from '../key-type.js';
-import { derTime, extension, oid, seq, TAG, tlv, uintFromBytes } from './x509-der.js';
 import { KU } from './x509-cert-info.js';
+import { derTime, extension, oid, seq, TAG, tlv, uintFromBytes } from './x509-der.js';
 import { keyIdentifier, signatureAlgorithm } from './x509-keys.js';
 import { OID } from './x509-oids.js';
 
-/** A distinguished name built from the usual attributes, encoded in this order: C, ST, L, O, OU, CN, serialNumber. */
+/**
+ * A distinguished name built from the usual attributes, encoded in this order: C, ST, L, O, OU, CN, serialNumber.
+ *
+ * @example
+ * ca.issueX509Svid({ spiffeId, subject: { organization: 'Acme', commonName: 'web' } });
+ */
 export interface DistinguishedName {
   /** Two-letter country code (PrintableString). */
   readonly country?: string;
@@ -211,7 +216,10 @@ export interface CaCertFields {
 export function buildCaCertificate(f: CaCertFields): Buffer {
   const k = c();
   const alg = signatureAlgorithm(f.issuer.keyType);
-  const bc = seq(Buffer.of(TAG.BOOLEAN, 1, 0xff), ...(f.pathLen === undefined ? [] : [uintFromBytes(Buffer.of(f.pathLen))]));
+  const bc = seq(
+    Buffer.of(TAG.BOOLEAN, 1, 0xff),
+    ...(f.pathLen === undefined ? [] : [uintFromBytes(Buffer.of(f.pathLen))]),
+  );
   const exts: Buffer[] = [
     extension(oid(OID.basicConstraints), true, bc),
     extension(oid(OID.keyUsage), true, keyUsageValue(KU.keyCertSign | KU.cRLSign)),
