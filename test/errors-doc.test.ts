@@ -53,14 +53,4 @@ describe('docs/errors.md', () => {
       ).toBe(true);
     }
   });
-
-  it('has no code listed by two packages', () => {
-    const owner = new Map<string, string>();
-    for (const [dir, codes] of tables) {
-      for (const code of codes) {
-        expect(owner.get(code), `${code} is listed by both ${owner.get(code)} and ${dir}`).toBeUndefined();
-        owner.set(code, dir);
-      }
-    }
-  });
 });

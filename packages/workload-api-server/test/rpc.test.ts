@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { fromProtoStruct, type WorkloadApiClient, type X509SVIDResponse } from '@wid/workload-api-proto';
+import { fromProtoStruct, type WorkloadApiClient, type ValidateJWTSVIDResponse, type X509SVIDResponse } from '@wid/workload-api-proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorkloadApiServer, type WorkloadApiServer, type WorkloadApiServerOptions } from '../src/index.js';
 import { FakeWorkloadIdentitySource, type FakeWorkloadIdentitySourceOptions } from '../src/testing/index.js';
@@ -200,7 +200,7 @@ describe('FetchJWTSVID and ValidateJWTSVID', () => {
       [`${TD}/db`, 'db'],
     ]);
     const token = res.svids[0]!.svid;
-    const validated = await unaryCall<{ spiffe_id: string; claims: never }>((cb) =>
+    const validated = await unaryCall<ValidateJWTSVIDResponse>((cb) =>
       c.ValidateJWTSVID({ audience: 'api', svid: token }, md(), cb),
     );
     expect(validated.spiffe_id).toBe(`${TD}/web`);

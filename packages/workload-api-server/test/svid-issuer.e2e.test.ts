@@ -6,7 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import { isWidError } from '@wid/spiffe-id';
 import { createCertificateAuthority, JwtSvid, verifyX509Svid, X509Bundle, X509Svid } from '@wid/svid-issuer';
-import { fromProtoStruct } from '@wid/workload-api-proto';
+import { fromProtoStruct, type ValidateJWTSVIDResponse } from '@wid/workload-api-proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWorkloadApiServer,
@@ -147,7 +147,7 @@ describe('createWorkloadApiServer with real SVIDs from @wid/svid-issuer', () => 
       client.FetchJWTSVID({ audience: ['https://api.example.org'] }, md(), cb),
     );
     const token = minted.svids[0]!.svid;
-    const validated = await unaryCall<{ spiffe_id: string; claims: never }>((cb) =>
+    const validated = await unaryCall<ValidateJWTSVIDResponse>((cb) =>
       client.ValidateJWTSVID({ audience: 'https://api.example.org', svid: token }, md(), cb),
     );
     expect(validated.spiffe_id).toBe('spiffe://example.org/web');

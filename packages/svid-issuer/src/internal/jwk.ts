@@ -186,7 +186,10 @@ function parseX509Entry(jwk: Record<string, unknown>, index: number, trustDomain
 
 /** Public JWK members (`kty`, `crv`, `x`, `y` or `kty`, `n`, `e`) of an EC or RSA public key. */
 export function publicKeyJwk(key: KeyObject): Record<string, string> {
-  const jwk = key.export({ format: 'jwk' });
+  // Exporting a key that came straight from generateKeyPairSync as JWK can deadlock Node 20 for good (a GC during
+  // the export re-enters a lock the export holds; seen with gdb). A key re-imported from SPKI DER is safe.
+  const spki = key.export({ format: 'der', type: 'spki' });
+  const jwk = createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'jwk' });
   if (jwk.kty === 'EC') return { kty: 'EC', crv: jwk.crv as string, x: jwk.x as string, y: jwk.y as string };
   return { kty: 'RSA', n: jwk.n as string, e: jwk.e as string };
 }
