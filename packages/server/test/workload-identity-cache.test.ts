@@ -54,7 +54,10 @@ function setup(options: { caTtlSeconds?: number; retry?: { initialDelayMs: numbe
     cache.close();
   });
   const open = (attributes: Record<string, unknown>) =>
-    cache.watchX509Context(attributes, controller.signal)[Symbol.asyncIterator]();
+    cache.watchX509Context(attributes, controller.signal)[Symbol.asyncIterator]() as AsyncIterator<
+      X509Context,
+      undefined
+    >;
   return { time, ca, signings, issuance, cache, logger, open, controller };
 }
 

@@ -1,5 +1,10 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { fromProtoStruct, type WorkloadApiClient, type ValidateJWTSVIDResponse, type X509SVIDResponse } from '@wid/workload-api-proto';
+import {
+  fromProtoStruct,
+  type ValidateJWTSVIDResponse,
+  type WorkloadApiClient,
+  type X509SVIDResponse,
+} from '@wid/workload-api-proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorkloadApiServer, type WorkloadApiServer, type WorkloadApiServerOptions } from '../src/index.js';
 import { FakeWorkloadIdentitySource, type FakeWorkloadIdentitySourceOptions } from '../src/testing/index.js';
