@@ -134,6 +134,7 @@ class AgentImpl implements Agent {
       issuance,
       selector: selectorOf(s),
       ttlSeconds: s.credentialTtlSeconds,
+      renewAfterSeconds: s.renewalIntervalSeconds,
       logger: this.logger,
       ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
     });

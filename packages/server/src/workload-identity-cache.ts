@@ -42,6 +42,11 @@ export interface WorkloadIdentityCacheOptions {
    * issued. Default 0.1 (renew between 45 % and 55 %). 0 renews at exactly half.
    */
   readonly renewJitter?: number;
+  /**
+   * Upper bound, in seconds, on how long an SVID is served before it is renewed (tbot's `renewal_interval`): renewal
+   * happens at the earlier of about half the lifetime and this interval after issue. Default: no bound.
+   */
+  readonly renewAfterSeconds?: number;
   /** Random source in [0, 1) for the jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** Backoff when issuance fails. */

@@ -29,7 +29,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-function setup(options: { caTtlSeconds?: number; retry?: { initialDelayMs: number; maxDelayMs: number } } = {}) {
+function setup(
+  options: {
+    caTtlSeconds?: number;
+    retry?: { initialDelayMs: number; maxDelayMs: number };
+    renewAfterSeconds?: number;
+  } = {},
+) {
   const time = new FakeTime();
   const ca = createCertificateAuthority({
     trustDomain: 'example.org',
@@ -47,6 +53,7 @@ function setup(options: { caTtlSeconds?: number; retry?: { initialDelayMs: numbe
     logger,
     renewJitter: 0,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.renewAfterSeconds === undefined ? {} : { renewAfterSeconds: options.renewAfterSeconds }),
   });
   const controller = new AbortController();
   cleanups.push(() => {
@@ -127,6 +134,28 @@ describe('createWorkloadIdentityCache', () => {
     expect(leafSerial(r1.value!)).not.toBe(leafSerial(first));
     expect(leafSerial(r2.value!)).toBe(leafSerial(r1.value!));
     expect(cache.stats()).toMatchObject({ x509Entries: 1, x509Issued: 2 });
+  });
+
+  it('renews after renewAfterSeconds when that comes before half-life (tbot renewal_interval)', async () => {
+    const { open, signings, time } = setup({ renewAfterSeconds: 10 * 60 });
+    const s1 = open(unix(1000, 10, 1));
+    const first = (await s1.next()).value!;
+    expect(time.dueTimes()[0]! - time.nowMs()).toBe(10 * MIN);
+    const next = s1.next();
+    await time.advance(10 * MIN);
+    expect(signings.count).toBe(2);
+    expect(leafSerial((await next).value!)).not.toBe(leafSerial(first));
+  });
+
+  it('rejects a renewAfterSeconds that is not a positive number', () => {
+    const time = new FakeTime();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', clock: time.clock });
+    const issuance = createIssuanceService({ identities: identities(), ca, clock: time.clock });
+    for (const bad of [0, -5, Number.NaN]) {
+      expect(() =>
+        createWorkloadIdentityCache({ issuance, selector: { names: ['web'] }, renewAfterSeconds: bad }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_WID_SERVER_INVALID_OPTION', key: 'renewAfterSeconds' }));
+    }
   });
 
   it('renews with jitter within ±jitter/2 of half the lifetime', async () => {

@@ -114,6 +114,7 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
   readonly #timers: Timers;
   readonly #log: ServerLogger;
   readonly #jitter: number;
+  readonly #renewAfterMs: number;
   readonly #random: () => number;
   readonly #retryInitial: number;
   readonly #retryMax: number;
@@ -167,6 +168,14 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
       throw badOption('renewJitter', `must be a fraction between 0 and 0.5, got ${String(jitter)}`);
     }
     this.#jitter = jitter;
+    const renewAfter = o.renewAfterSeconds;
+    if (
+      renewAfter !== undefined &&
+      !(typeof renewAfter === 'number' && Number.isFinite(renewAfter) && renewAfter > 0)
+    ) {
+      throw badOption('renewAfterSeconds', `must be a positive number of seconds, got ${String(renewAfter)}`);
+    }
+    this.#renewAfterMs = renewAfter === undefined ? Number.POSITIVE_INFINITY : renewAfter * 1000;
     this.#random = o.random ?? Math.random;
     this.#retryInitial = o.retry?.initialDelayMs ?? 1000;
     this.#retryMax = o.retry?.maxDelayMs ?? 60_000;
@@ -428,7 +437,7 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
   #scheduleRenewal(e: X509Entry): void {
     const lifetime = e.expiresAt - e.issuedAt;
     const fraction = 0.5 + this.#jitter * (this.#random() - 0.5);
-    const at = e.issuedAt + lifetime * fraction;
+    const at = e.issuedAt + Math.min(lifetime * fraction, this.#renewAfterMs);
     this.#setTimer(e, at - this.#now(), () => this.#renew(e));
   }
 
