@@ -3,7 +3,7 @@ import { KubernetesAttestorError } from './errors.js';
 import { abortedError, KubeletClient } from './internal/kubelet-client.js';
 import { type Logger, silentLogger } from './internal/logger.js';
 import type { ContainerStatusInfo, PodIndex, PodInfo } from './internal/pod-list.js';
-import { readProcText } from './internal/proc.js';
+import { readProc } from './internal/proc.js';
 import { type ContainerLocation, locateContainer } from './locate-container.js';
 
 /** The pino-compatible logger the attestor writes to (`(obj, msg)`). */
@@ -291,12 +291,12 @@ export function createKubernetesAttestor(options: KubernetesAttestorOptions = {}
   });
 
   async function locate(pid: number, signal: AbortSignal | undefined): Promise<ContainerLocation> {
-    const cg = await readProcText(procRoot, pid, 'cgroup', maxBytes, signal);
+    const cg = await readProc(procRoot, pid, 'cgroup', maxBytes, signal);
     const fromCgroup = locateContainer({ cgroup: cg.text }, { pid, cgroupFile: cg.file });
     if (!mountinfoFallback || fromCgroup.podUid !== undefined || fromCgroup.containerId !== undefined) {
       return fromCgroup;
     }
-    const mi = await readProcText(procRoot, pid, 'mountinfo', maxBytes, signal);
+    const mi = await readProc(procRoot, pid, 'mountinfo', maxBytes, signal);
     const fromMounts = locateContainer(
       { cgroup: cg.text, mountinfo: mi.text },
       { pid, cgroupFile: cg.file, mountinfoFile: mi.file },

@@ -1,6 +1,6 @@
 import { SystemdAttestorError } from './errors.js';
 import { type Logger, silentLogger } from './internal/logger.js';
-import { readProcText } from './internal/proc.js';
+import { readProc } from './internal/proc.js';
 import { systemdUnitFromCgroup } from './systemd-unit.js';
 
 /** The pino-compatible logger the attestor writes debug lines to (`(obj, msg)`). */
@@ -89,7 +89,7 @@ export function createSystemdAttestor(options: SystemdAttestorOptions = {}): Sys
         `cannot attest pid ${String(pid)}: not a positive integer`,
       );
     }
-    const { file, text } = await readProcText(procRoot, pid, 'cgroup', maxBytes, signal);
+    const { file, text } = await readProc(procRoot, pid, 'cgroup', maxBytes, signal);
     const result = systemdUnitFromCgroup(text, { pid, file });
     if (!result.found) {
       const what = result.unit === undefined ? '' : ` (${result.unit})`;

@@ -1,97 +1,35 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { SystemdAttestorError } from '../errors.js';
+import { ProcfsError, type ProcfsErrorCode, type ProcText, readProcText } from '@wid/procfs';
+import { SystemdAttestorError, type SystemdAttestorErrorCode } from '../errors.js';
 
-function errnoOf(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+/** This attestor's (stable, documented) code for each @wid/procfs failure. */
+const FROM_PROCFS = {
+  ERR_WID_PROCFS_PROCESS_GONE: 'ERR_WID_ATTEST_SYSTEMD_PROCESS_GONE',
+  ERR_WID_PROCFS_FILE_MISSING: 'ERR_WID_ATTEST_SYSTEMD_PROC_MALFORMED',
+  ERR_WID_PROCFS_UNREADABLE: 'ERR_WID_ATTEST_SYSTEMD_PROC_UNREADABLE',
+  ERR_WID_PROCFS_TOO_LARGE: 'ERR_WID_ATTEST_SYSTEMD_PROC_MALFORMED',
+  ERR_WID_PROCFS_ABORTED: 'ERR_WID_ATTEST_SYSTEMD_ABORTED',
+} as const satisfies Record<ProcfsErrorCode, SystemdAttestorErrorCode>;
 
-export function aborted(pid: number, reason: unknown): SystemdAttestorError {
-  return new SystemdAttestorError(
-    'ERR_WID_ATTEST_SYSTEMD_ABORTED',
-    `systemd attestation of pid ${pid} was aborted`,
-    { pid },
-    { cause: reason },
-  );
-}
-
-export function malformed(pid: number, file: string, what: string, line?: string): SystemdAttestorError {
-  return new SystemdAttestorError('ERR_WID_ATTEST_SYSTEMD_PROC_MALFORMED', `${file} (pid ${pid}) ${what}`, {
-    pid,
-    file,
-    line: line === undefined ? undefined : line.slice(0, 200),
-  });
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reads /proc/<pid>/<name> as latin1 (one char per byte, so nothing is lost), refusing files over `maxBytes`: procfs
- * files report size 0, so the cap is enforced while reading, never by trusting stat().
- */
-export async function readProcText(
+/** {@link readProcText} with its {@link ProcfsError} rethrown under this attestor's code (the ProcfsError as `cause`). */
+export async function readProc(
   procRoot: string,
   pid: number,
   name: string,
   maxBytes: number,
-  signal?: AbortSignal,
-): Promise<{ file: string; text: string }> {
-  const dir = join(procRoot, String(pid));
-  const file = join(dir, name);
-  if (signal?.aborted) throw aborted(pid, signal.reason);
-  let chunks: Buffer[] = [];
-  let total = 0;
+  signal: AbortSignal | undefined,
+): Promise<ProcText> {
   try {
-    // Synchronous on purpose: a procfs read costs microseconds and never waits on a disk, while a trip through the
-    // libuv threadpool per read adds queueing jitter that dominated the p99 (bench/attest.bench.mjs).
-    const fd = openSync(file, 'r');
-    try {
-      for (;;) {
-        const buf = Buffer.allocUnsafe(Math.min(65536, maxBytes + 1 - total));
-        const bytesRead = readSync(fd, buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        chunks.push(buf.subarray(0, bytesRead));
-        total += bytesRead;
-        if (total > maxBytes) {
-          chunks = [];
-          throw malformed(
-            pid,
-            file,
-            `is larger than the ${maxBytes}-byte limit (maxProcFileBytes); refusing to parse it`,
-          );
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
+    return await readProcText(procRoot, pid, name, { maxBytes, signal });
   } catch (e) {
-    if (e instanceof SystemdAttestorError) throw e;
-    const errno = errnoOf(e);
-    if (errno === 'ENOENT' || errno === 'ESRCH') {
-      if (!(await isDirectory(dir))) {
-        throw new SystemdAttestorError(
-          'ERR_WID_ATTEST_SYSTEMD_PROCESS_GONE',
-          `process ${pid} is gone: ${file} does not exist`,
-          { pid, file, errno },
-          { cause: e },
-        );
-      }
-      throw malformed(pid, file, 'is missing although the process directory exists');
-    }
+    if (!(e instanceof ProcfsError)) throw e;
+    const aborted = e.code === 'ERR_WID_PROCFS_ABORTED';
+    const hint = e.code === 'ERR_WID_PROCFS_TOO_LARGE' ? ' (option maxProcFileBytes)' : '';
     throw new SystemdAttestorError(
-      'ERR_WID_ATTEST_SYSTEMD_PROC_UNREADABLE',
-      `cannot read ${file} (pid ${pid}): ${errno ?? String(e)}`,
-      { pid, file, errno },
-      { cause: e },
+      FROM_PROCFS[e.code],
+      aborted ? `systemd attestation of pid ${pid} was aborted` : e.message + hint,
+      { pid, file: aborted ? undefined : e.file, errno: e.errno },
+      // An abort keeps the signal's reason as cause, like every other ABORTED of this attestor.
+      { cause: aborted ? e.cause : e },
     );
   }
-  return { file, text: Buffer.concat(chunks, total).toString('latin1') };
 }
