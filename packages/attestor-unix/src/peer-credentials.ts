@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { UnixAttestorError } from './errors.js';
 import { loadAddon, type PeercredAddon } from './internal/addon.js';
-import { aborted, gone, isDead, parseStat, parseStatus, readProcFile, readProcFileSync } from './internal/proc.js';
+import { aborted, gone, isDead, parseStat, parseStatus, readProcFileSync } from './internal/proc.js';
 
 /**
  * What the kernel says about the process at the other end of a Unix socket (SO_PEERCRED: the process that called
@@ -201,9 +201,11 @@ export async function confirmPeerWith(peer: PeerCredentials, procRoot: string, s
     );
   }
   // status first, then stat: if stat still shows the recorded start time, the process existed when status was
-  // read too (a PID never returns to an earlier process), so the UID/GID below are the peer's own.
-  const status = await readProcFile(procRoot, pid, 'status', signal);
-  const st = await readProcFile(procRoot, pid, 'stat', signal);
+  // read too (a PID never returns to an earlier process), so the UID/GID below are the peer's own. Both are read
+  // now, after the caller's attestation, never reused from it: that is what makes this a PID-reuse check. The
+  // reads are synchronous (procfs: microseconds; see readProcFileSync).
+  const status = readProcFileSync(procRoot, pid, 'status');
+  const st = readProcFileSync(procRoot, pid, 'stat');
   const parsedStat = parseStat(st.text, pid, st.file);
   const parsedStatus = parseStatus(status.text, pid, status.file);
   if (parsedStat.startTime !== token.startTime) {

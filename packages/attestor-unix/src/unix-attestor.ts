@@ -1,11 +1,11 @@
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { UnixAttestorError } from './errors.js';
 import { loadAddon, type PeercredAddon } from './internal/addon.js';
 import { BinaryHasher, exeFailure } from './internal/binary-hash.js';
-import { readIdNames } from './internal/etc.js';
+import { IdNameFiles } from './internal/etc.js';
 import { type Logger, silentLogger } from './internal/logger.js';
-import { aborted, parseStatus, procFile, readProcFile } from './internal/proc.js';
+import { aborted, parseStatus, procFile, readProcFileSync } from './internal/proc.js';
 import { confirmPeerWith, type PeerCredentials, readPeerCredentialsWith } from './peer-credentials.js';
 
 /** The pino-compatible logger the attestor writes warnings to (`(obj, msg)`). */
@@ -144,6 +144,7 @@ export function createUnixAttestor(options: UnixAttestorOptions = {}): UnixAttes
       throw badOption('logger', `{ ${m}: ${typeof logger[m]} }`, 'a pino-like logger');
   }
   const hasher = hashMaxBytes === 0 ? undefined : new BinaryHasher(hashMaxBytes, hashCacheEntries, logger);
+  const idNames = new IdNameFiles(etcRoot);
   let addon: PeercredAddon | undefined;
 
   async function attest(pid: number, signal?: AbortSignal): Promise<UnixAttributes> {
@@ -154,20 +155,23 @@ export function createUnixAttestor(options: UnixAttestorOptions = {}): UnixAttes
       );
     }
     if (signal?.aborted) throw aborted(pid, signal.reason);
-    const status = await readProcFile(procRoot, pid, 'status', signal);
+    // procfs reads and the readlink are synchronous: they take microseconds, where the asynchronous forms spend
+    // most of their time queued in the libuv threadpool. Only hashing an executable (cache miss) reads a big file,
+    // and it stays asynchronous.
+    const status = readProcFileSync(procRoot, pid, 'status');
     const { uid, gid, groups } = parseStatus(status.text, pid, status.file);
     const exe = procFile(procRoot, pid, 'exe');
     let binaryPath: string;
     try {
-      binaryPath = await readlink(exe);
+      binaryPath = readlinkSync(exe);
     } catch (e) {
       throw exeFailure(e, pid, exe);
     }
     const binaryHash = hasher ? await hasher.hash(exe, pid, signal) : undefined;
-    const users = await readIdNames(etcRoot, 'passwd', pid, signal);
-    const groupNames = await readIdNames(etcRoot, 'group', pid, signal);
-    const user = users.get(uid);
-    const group = groupNames.get(gid);
+    if (signal?.aborted) throw aborted(pid, signal.reason);
+    // Parsed once, re-read only when the file changes (see IdNameFiles).
+    const user = idNames.get('passwd', pid).get(uid);
+    const group = idNames.get('group', pid).get(gid);
     return {
       pid,
       uid,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { UnixAttestorError } from '../errors.js';
 import type { Logger } from './logger.js';
@@ -79,6 +79,19 @@ export class BinaryHasher {
   /** Hex SHA-256 of the file `exePath` (a /proc/<pid>/exe link) opens, or undefined when it exceeds the limit. */
   async hash(exePath: string, pid: number, signal?: AbortSignal): Promise<string | undefined> {
     if (signal?.aborted) throw aborted(pid, signal.reason);
+    if (this.#cacheEntries > 0) {
+      // Fast path: stat the link synchronously (it follows to the running binary, like open does; microseconds on
+      // procfs) and answer from the cache without opening the file. A miss, or a file over the limit, takes the
+      // path below, which keys the entry on the opened file itself.
+      let st: BigIntStats;
+      try {
+        st = statSync(exePath, { bigint: true });
+      } catch (e) {
+        throw exeFailure(e, pid, exePath);
+      }
+      const cached = this.#hit(st);
+      if (cached) return await raceAbort(cached, signal, pid);
+    }
     let fh: FileHandle;
     try {
       // Opening the link opens the running binary itself, even if its path was deleted or replaced since.
@@ -102,14 +115,8 @@ export class BinaryHasher {
         return undefined;
       }
       const key = cacheKey(st);
-      const cached = this.#cacheEntries > 0 ? this.#cache.get(key) : undefined;
-      if (cached) {
-        this.#hits++;
-        // Most recently used goes last; eviction takes the first.
-        this.#cache.delete(key);
-        this.#cache.set(key, cached);
-        return await raceAbort(cached, signal, pid);
-      }
+      const cached = this.#hit(st);
+      if (cached) return await raceAbort(cached, signal, pid);
       owned = false;
       // The read owns the handle from here on, so one caller's abort cannot break a read others wait for.
       const work = this.#read(fh, key, exePath, pid);
@@ -132,6 +139,19 @@ export class BinaryHasher {
     } finally {
       if (owned) await fh.close();
     }
+  }
+
+  /** The cached hash of this version of the file, if any (counted as a hit and moved to most recently used). */
+  #hit(st: BigIntStats): Promise<string | undefined> | undefined {
+    if (this.#cacheEntries === 0) return undefined;
+    const key = cacheKey(st);
+    const cached = this.#cache.get(key);
+    if (!cached) return undefined;
+    this.#hits++;
+    // Most recently used goes last; eviction takes the first.
+    this.#cache.delete(key);
+    this.#cache.set(key, cached);
+    return cached;
   }
 
   async #read(fh: FileHandle, key: string, exePath: string, pid: number): Promise<string | undefined> {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { type BigIntStats, closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UnixAttestorError } from '../errors.js';
-import { aborted, errnoOf } from './proc.js';
+import { errnoOf } from './proc.js';
 
 /**
  * Maps numeric IDs to names from a passwd(5) or group(5) file: `name:password:id:...`. The first entry for an ID
@@ -23,25 +23,84 @@ export function parseIdNames(text: string): Map<number, string> {
   return names;
 }
 
-/** Reads `<etcRoot>/<name>` (passwd or group). A missing file means no names; any other failure is an error. */
-export async function readIdNames(
-  etcRoot: string,
-  name: 'passwd' | 'group',
-  pid: number,
-  signal?: AbortSignal,
-): Promise<Map<number, string>> {
-  const file = join(etcRoot, name);
-  try {
-    return parseIdNames(await readFile(file, { encoding: 'utf8', signal }));
-  } catch (e) {
-    if (signal?.aborted) throw aborted(pid, signal.reason);
-    const errno = errnoOf(e);
-    if (errno === 'ENOENT') return new Map();
-    throw new UnixAttestorError(
-      'ERR_WID_ATTEST_UNIX_ETC_UNREADABLE',
-      `cannot read ${file} to name the user/group of pid ${pid}: ${errno ?? String(e)}`,
-      { pid, file, errno },
-      { cause: e },
-    );
+function etcFailure(e: unknown, file: string, pid: number): UnixAttestorError {
+  const errno = errnoOf(e);
+  return new UnixAttestorError(
+    'ERR_WID_ATTEST_UNIX_ETC_UNREADABLE',
+    `cannot read ${file} to name the user/group of pid ${pid}: ${errno ?? String(e)}`,
+    { pid, file, errno },
+    { cause: e },
+  );
+}
+
+/** Identity of one version of a file; ctime is included because only the kernel sets it. */
+function versionKey(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
+}
+
+const EMPTY: ReadonlyMap<number, string> = new Map();
+
+/**
+ * The ID-to-name maps of `<etcRoot>/passwd` and `<etcRoot>/group`, parsed once and re-read only when the file
+ * changes: each lookup stats the file (microseconds) and re-reads it when its device, inode, mtime, ctime or size
+ * differ from the parsed version (tools like useradd and vipw replace the file, which changes the inode; an in-place
+ * edit changes mtime and ctime). The read is synchronous: these are small local files, read rarely.
+ */
+export class IdNameFiles {
+  readonly #etcRoot: string;
+  readonly #cache = new Map<string, { readonly key: string; readonly names: ReadonlyMap<number, string> }>();
+  #reads = 0;
+
+  constructor(etcRoot: string) {
+    this.#etcRoot = etcRoot;
+  }
+
+  /** Times a file was read and parsed (for tests and metrics). */
+  get reads(): number {
+    return this.#reads;
+  }
+
+  /**
+   * The names in `<etcRoot>/<name>`. A missing file means no names; any other failure is
+   * ERR_WID_ATTEST_UNIX_ETC_UNREADABLE (never cached: the next lookup tries again).
+   */
+  get(name: 'passwd' | 'group', pid: number): ReadonlyMap<number, string> {
+    const file = join(this.#etcRoot, name);
+    let st: BigIntStats | undefined;
+    try {
+      st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    } catch (e) {
+      throw etcFailure(e, file, pid);
+    }
+    if (st === undefined) {
+      this.#cache.delete(name);
+      return EMPTY;
+    }
+    const cached = this.#cache.get(name);
+    if (cached !== undefined && cached.key === versionKey(st)) return cached.names;
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') {
+        this.#cache.delete(name);
+        return EMPTY;
+      }
+      throw etcFailure(e, file, pid);
+    }
+    try {
+      // The key comes from the opened file, so it describes the content read below (a replacement between the
+      // stat above and the open is read, and keyed, as the new file).
+      const key = versionKey(fstatSync(fd, { bigint: true }));
+      const names = parseIdNames(readFileSync(fd, 'utf8'));
+      this.#reads++;
+      this.#cache.set(name, { key, names });
+      return names;
+    } catch (e) {
+      this.#cache.delete(name);
+      throw etcFailure(e, file, pid);
+    } finally {
+      closeSync(fd);
+    }
   }
 }
