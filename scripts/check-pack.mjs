@@ -63,7 +63,13 @@ for (const { pkg } of packages) {
       { cwd: dir, encoding: 'utf8' },
     ).trim();
     if (!names) throw new Error('the package exports nothing');
-    console.log(`ok   ${pkg.name}: ${names.split(',').length} exports`);
+    // Commands a package ships must start from the installed tarball too.
+    const bins = Object.keys(typeof pkg.bin === 'string' ? { [pkg.name.split('/').pop()]: pkg.bin } : (pkg.bin ?? {}));
+    for (const bin of bins)
+      execFileSync(join(dir, 'node_modules', '.bin', bin), ['--help'], { cwd: dir, stdio: 'pipe' });
+    console.log(
+      `ok   ${pkg.name}: ${names.split(',').length} exports${bins.length ? `, ${bins.join(', ')} --help runs` : ''}`,
+    );
   } catch (e) {
     failed++;
     console.error(`FAIL ${pkg.name}: ${e.stderr?.toString() || e.message}`);
