@@ -61,7 +61,9 @@ export class FakePeerAttestor implements PeerCredentialsAttestor {
 
   readPeerCredentials(socket: Socket): PeerCredentials {
     if (this.readImpl) return this.readImpl(socket);
-    const peer = { pid: ++this.nextPid, uid: 0, gid: 0 };
+    const pid = ++this.nextPid;
+    // Consistent with attestImpl's default: the kernel's uid is what /proc reports.
+    const peer = { pid, uid: pid + 10_000, gid: 0 };
     this.peers.push(peer);
     return peer;
   }

@@ -386,6 +386,19 @@ describe('attestation', () => {
     expect(unix.attestCount).toBe(2); // per call, not per connection
   });
 
+  it('refuses a caller whose attested uid differs from the uid it connected with (PermissionDenied)', async () => {
+    const unix = new FakePeerAttestor();
+    // /proc showed another uid mid-attestation (e.g. a setuid binary that dropped privileges again before the
+    // confirmation re-read): the kernel's SO_PEERCRED uid wins and the call is refused.
+    unix.attestImpl = async (pid) => ({ pid, uid: 0 });
+    const { client, identities } = await setup({}, { attestors: [unix] });
+    const c = client();
+    const s = await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['a'] }, md(), cb));
+    expect(s.code).toBe(status.PERMISSION_DENIED);
+    expect(s.details).toMatch(/uid changed during attestation/);
+    expect(identities.calls).toHaveLength(0);
+  });
+
   it('leaves the block of an attestor that resolves {} absent (never attested: true with no facts)', async () => {
     const { client, identities } = await setup(
       {},

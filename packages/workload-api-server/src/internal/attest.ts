@@ -105,6 +105,22 @@ export async function attestConnection(
     } catch (error) {
       throw hardFailure(error, 'peer confirmation', peer.pid, logger);
     }
+    // The uid/gid in the attributes were read from /proc mid-attestation; the kernel's SO_PEERCRED values are what
+    // the caller connected with. A process that was briefly another user in between (e.g. a setuid binary that drops
+    // privileges again before confirmPeer) must not be issued that user's identity.
+    for (const key of ['uid', 'gid'] as const) {
+      const attested = unixAttrs[key];
+      if (attested !== undefined && attested !== peer[key]) {
+        logger.warn(
+          { pid: peer.pid, [key]: attested, [`peer_${key}`]: peer[key] },
+          `attested ${key} differs from the peer credentials the caller connected with`,
+        );
+        throw new StatusError(
+          status.PERMISSION_DENIED,
+          `caller could not be attested: its ${key} changed during attestation`,
+        );
+      }
+    }
     const workload: Record<string, unknown> = { [plan.unix.name]: { ...unixAttrs, attested: true } };
     plan.others.forEach((attestor, i) => {
       const attrs = others[i];
