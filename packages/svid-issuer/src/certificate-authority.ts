@@ -20,7 +20,7 @@ import {
   LeafTemplate,
 } from './internal/x509-template.js';
 import type { JwtBundle } from './jwt-bundle.js';
-import { type JwtSvid, signJwtSvid } from './jwt-svid.js';
+import { JWT_SVID_LEEWAY_SECONDS, type JwtSvid, signJwtSvid } from './jwt-svid.js';
 import { generateKeyPair, isKeyType, type KeyType, keyTypeOf } from './key-type.js';
 import { SpiffeBundle } from './spiffe-bundle.js';
 import { verifyX509Svid } from './verify-x509-svid.js';
@@ -269,6 +269,8 @@ export interface CertificateAuthorityState {
     readonly privateKeyPem: string;
     /** ISO time of the latest notAfter it signed. */
     readonly lastSignedNotAfter: string;
+    /** ISO time it was created and published. Absent in older states: then taken as the time of the restore. */
+    readonly preparedAt?: string;
   }[];
   readonly jwtKeys: readonly {
     readonly status: AuthorityStatus;
@@ -277,6 +279,8 @@ export interface CertificateAuthorityState {
     readonly notBefore: string;
     readonly notAfter: string;
     readonly lastSignedNotAfter: string;
+    /** ISO time it was created and published. Absent in older states: then taken as the time of the restore. */
+    readonly preparedAt?: string;
   }[];
 }
 
@@ -304,8 +308,10 @@ export interface CertificateAuthority extends X509BundleSource {
   x509Authorities(): X509AuthorityInfo[];
   jwtKeys(): JwtKeyInfo[];
   /**
-   * Evaluates the clock: prunes retired authorities whose signed credentials have all expired, activates the
-   * prepared authority at `activateAt`, prepares (and publishes) the next at `prepareAt`. Issuance calls it too.
+   * Evaluates the clock: prunes retired authorities whose signed credentials have all expired (plus the JWT leeway
+   * and 30 s of clock skew), activates the prepared authority at `activateAt` once it has been published for at
+   * least min(3 × refresh hint, prepare→activate gap) — never in the call that prepared it, unless the active one
+   * is expiring — and prepares (and publishes) the next at `prepareAt`. Issuance calls it too.
    */
   rotateIfNeeded(): CertificateAuthorityEvent[];
   /** When `rotateIfNeeded` next has something to do (for a timer). */
@@ -316,6 +322,27 @@ export interface CertificateAuthority extends X509BundleSource {
 }
 
 const BACKDATE_MS = 60_000;
+/**
+ * Minimum time a new key is published in the bundle before it signs, in refresh hints (Federation §4: publish new
+ * keys 3–5× the refresh hint ahead, so relying parties polling at the hint have fetched it). Capped at the configured
+ * prepare→activate gap (`(activateAt − prepareAt) ×` lifetime), so a short-lived CA keeps its configured schedule.
+ * On the normal schedule the gap is the lead; this matters when the clock is first seen past `activateAt` (restore
+ * after downtime, clock jump).
+ */
+const PUBLISH_LEAD_REFRESH_HINTS = 3;
+/**
+ * A key this close to its expiry counts as expired: the next one is activated at once even if not published for the
+ * full lead (JWT issuance refuses a key in its last second anyway). Logged as a warning.
+ */
+const OVERDUE_MARGIN_MS = 1000;
+/**
+ * Clock skew allowed between the CA and relying parties when pruning: a retired key stays published until
+ * `lastSignedNotAfter + JWT_SVID_LEEWAY_SECONDS + PRUNE_CLOCK_SKEW_SECONDS` has passed. X.509 verifiers still accept
+ * a certificate at its notAfter, JWT validators accept exp + leeway, and a relying party whose clock lags ours by up
+ * to this much would otherwise see a still-valid credential whose key just left the bundle.
+ */
+const PRUNE_CLOCK_SKEW_SECONDS = 30;
+const PRUNE_GRACE_MS = (JWT_SVID_LEEWAY_SECONDS + PRUNE_CLOCK_SKEW_SECONDS) * 1000;
 const SILENT: CaLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const SYSTEM_CLOCK = { now: () => new Date() };
 
@@ -324,6 +351,8 @@ interface Entry {
   readonly notBefore: number;
   readonly notAfter: number;
   lastSignedNotAfter: number;
+  /** When it was created and published in the bundle (restore time for states saved without it). */
+  readonly preparedAt: number;
 }
 
 interface X509Entry extends Entry {
@@ -617,13 +646,14 @@ class Ca implements CertificateAuthority {
       notAfter,
       uri: this.#uri,
     });
-    return this.#x509EntryFrom(toX509Certificate(der), privateKey, now - BACKDATE_MS);
+    return this.#x509EntryFrom(toX509Certificate(der), privateKey, now - BACKDATE_MS, now);
   }
 
   #x509EntryFrom(
     certificate: X509Certificate,
     privateKey: KeyObject,
     lastSignedNotAfter: number,
+    preparedAt: number,
   ): Omit<X509Entry, 'status'> {
     const info = certInfo(certificate);
     const keyType = keyTypeOf(privateKey);
@@ -637,6 +667,7 @@ class Ca implements CertificateAuthority {
       notBefore: info.notBefore,
       notAfter: info.notAfter,
       lastSignedNotAfter,
+      preparedAt,
       chainDer: this.#upstream === undefined ? [] : [certificate.raw, ...this.#upstream.chainDer],
       template: new LeafTemplate({ privateKey, keyType, subjectDer: info.subjectDer, subjectKeyId: ski }),
     };
@@ -651,6 +682,7 @@ class Ca implements CertificateAuthority {
       notBefore: now,
       notAfter: Math.floor((now + this.#jwtKeyTtlMs) / 1000) * 1000,
       lastSignedNotAfter: now,
+      preparedAt: now,
     };
   }
 
@@ -660,6 +692,17 @@ class Ca implements CertificateAuthority {
 
   #threshold(e: Entry, fraction: number): number {
     return e.notBefore + (e.notAfter - e.notBefore) * fraction;
+  }
+
+  /**
+   * How long a prepared key must have been published before it may replace `active` (see
+   * PUBLISH_LEAD_REFRESH_HINTS). Zero when the key is not in the bundle (intermediates under an upstream CA: relying
+   * parties trust the upstream roots, and the chain carries the intermediate).
+   */
+  #lead(active: Entry, inBundle: boolean): number {
+    if (!inBundle) return 0;
+    const gap = (this.#activateAt - this.#prepareAt) * (active.notAfter - active.notBefore);
+    return Math.min(PUBLISH_LEAD_REFRESH_HINTS * this.#refreshHint * 1000, gap);
   }
 
   rotateIfNeeded(): CertificateAuthorityEvent[] {
@@ -718,12 +761,17 @@ class Ca implements CertificateAuthority {
         return undefined;
       }
     };
+    // A key prepared in this call is never activated in it: it must be seen in a published bundle first.
+    const preparedNow = new Set<E>();
     for (let guard = 0; guard < 6; guard++) {
       let changed = false;
-      // Prune retired authorities once everything they signed has expired (Federation §4.3), and prepared ones
-      // that expired before they were ever used.
+      // Prune retired authorities once everything they signed has expired, with the validators' leeway and a clock
+      // skew margin (Federation §4.3; PRUNE_GRACE_MS), and prepared ones that expired before they were ever used.
       for (const e of [...list]) {
-        if ((e.status === 'retired' && now >= e.lastSignedNotAfter) || (e.status === 'prepared' && now >= e.notAfter)) {
+        if (
+          (e.status === 'retired' && now > e.lastSignedNotAfter + PRUNE_GRACE_MS) ||
+          (e.status === 'prepared' && now >= e.notAfter)
+        ) {
           list.splice(list.indexOf(e), 1);
           emit('pruned', e, inBundle);
           changed = true;
@@ -737,11 +785,24 @@ class Ca implements CertificateAuthority {
         emit('activated', n, false);
         changed = true;
       };
-      if (active === undefined || now >= active.notAfter) {
-        // Overdue (the clock jumped, or the upstream cut lifetimes short): use the prepared one, or make one now —
-        // which then signs before relying parties saw it in the bundle, so say so.
-        if (next !== undefined && now >= next.notBefore) activate(next);
-        else {
+      const lead = active === undefined ? 0 : this.#lead(active, inBundle);
+      if (active === undefined || now >= active.notAfter - OVERDUE_MARGIN_MS) {
+        // Overdue (the clock jumped, the upstream cut lifetimes short, or the lead outlasted the active key): use the
+        // prepared one, or make one now — which then signs before relying parties saw it in the bundle, so say so.
+        if (next !== undefined && now >= next.notBefore) {
+          if (inBundle && now < next.preparedAt + lead) {
+            this.#log.warn(
+              {
+                trustDomain: this.trustDomain.name,
+                id: idOf(next),
+                publishedSeconds: Math.floor((now - next.preparedAt) / 1000),
+                leadSeconds: Math.ceil(lead / 1000),
+              },
+              `${kind} activated after being published for less than the lead (the previous one is expiring)`,
+            );
+          }
+          activate(next);
+        } else {
           const fresh = tryCreate();
           if (fresh === undefined) break;
           list.push(fresh);
@@ -752,7 +813,12 @@ class Ca implements CertificateAuthority {
           );
           activate(fresh);
         }
-      } else if (next !== undefined && now >= this.#threshold(active, this.#activateAt)) {
+      } else if (
+        next !== undefined &&
+        !preparedNow.has(next) &&
+        now >= this.#threshold(active, this.#activateAt) &&
+        now >= next.preparedAt + lead
+      ) {
         activate(next);
       } else if (next === undefined && now >= this.#threshold(active, this.#prepareAt)) {
         if (kind === 'x509-authority' && this.#upstream !== undefined && this.#upstream.notAfter <= active.notAfter) {
@@ -767,6 +833,7 @@ class Ca implements CertificateAuthority {
           const fresh = tryCreate();
           if (fresh !== undefined) {
             list.push(fresh);
+            preparedNow.add(fresh);
             emit('prepared', fresh, inBundle);
             changed = true;
           }
@@ -778,17 +845,25 @@ class Ca implements CertificateAuthority {
 
   #computeNextCheck(): void {
     let next = Number.POSITIVE_INFINITY;
-    for (const list of [this.#x509, this.#jwt] as Entry[][]) {
+    for (const [list, inBundle] of [
+      [this.#x509, this.#upstream === undefined],
+      [this.#jwt, true],
+    ] as [Entry[], boolean][]) {
       const active = list.find((e) => e.status === 'active');
       const prepared = list.find((e) => e.status === 'prepared');
       for (const e of list) {
-        if (e.status === 'retired') next = Math.min(next, e.lastSignedNotAfter);
+        if (e.status === 'retired') next = Math.min(next, e.lastSignedNotAfter + PRUNE_GRACE_MS + 1);
         if (e.status === 'prepared') next = Math.min(next, e.notAfter);
       }
       if (active === undefined) next = Number.NEGATIVE_INFINITY;
       else {
-        next = Math.min(next, active.notAfter);
-        next = Math.min(next, this.#threshold(active, prepared === undefined ? this.#prepareAt : this.#activateAt));
+        next = Math.min(next, active.notAfter - OVERDUE_MARGIN_MS);
+        next = Math.min(
+          next,
+          prepared === undefined
+            ? this.#threshold(active, this.#prepareAt)
+            : Math.max(this.#threshold(active, this.#activateAt), prepared.preparedAt + this.#lead(active, inBundle)),
+        );
       }
     }
     this.#nextCheck = next;
@@ -1013,6 +1088,7 @@ class Ca implements CertificateAuthority {
         certificatePem: encodePem('CERTIFICATE', e.certificate.raw),
         privateKeyPem: pem(e.privateKey),
         lastSignedNotAfter: iso(e.lastSignedNotAfter),
+        preparedAt: iso(e.preparedAt),
       })),
       jwtKeys: this.#jwt.map((e) => ({
         status: e.status,
@@ -1021,6 +1097,7 @@ class Ca implements CertificateAuthority {
         notBefore: iso(e.notBefore),
         notAfter: iso(e.notAfter),
         lastSignedNotAfter: iso(e.lastSignedNotAfter),
+        preparedAt: iso(e.preparedAt),
       })),
     };
   }
@@ -1037,6 +1114,8 @@ class Ca implements CertificateAuthority {
       if (!Number.isFinite(t)) throw bad(`${what} is not an ISO time`);
       return t;
     };
+    const restoredAt = this.#now();
+    const preparedAt = (s: unknown, what: string) => (s === undefined ? restoredAt : time(s, what));
     const status = (s: unknown): AuthorityStatus => {
       if (s !== 'prepared' && s !== 'active' && s !== 'retired') throw bad(`unknown status ${String(s)}`);
       return s;
@@ -1075,7 +1154,12 @@ class Ca implements CertificateAuthority {
         );
       }
       this.#x509.push({
-        ...this.#x509EntryFrom(cert, k, time(a.lastSignedNotAfter, `x509Authorities[${i}].lastSignedNotAfter`)),
+        ...this.#x509EntryFrom(
+          cert,
+          k,
+          time(a.lastSignedNotAfter, `x509Authorities[${i}].lastSignedNotAfter`),
+          preparedAt(a.preparedAt, `x509Authorities[${i}].preparedAt`),
+        ),
         status: status(a.status),
       });
     }
@@ -1092,6 +1176,7 @@ class Ca implements CertificateAuthority {
         notBefore: time(j.notBefore, `jwtKeys[${i}].notBefore`),
         notAfter: time(j.notAfter, `jwtKeys[${i}].notAfter`),
         lastSignedNotAfter: time(j.lastSignedNotAfter, `jwtKeys[${i}].lastSignedNotAfter`),
+        preparedAt: preparedAt(j.preparedAt, `jwtKeys[${i}].preparedAt`),
         status: status(j.status),
       });
     }

@@ -368,11 +368,20 @@ function decodeJsonObject(part: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The largest NumericDate (seconds) a Date can hold: ±8.64e15 ms. */
+const MAX_NUMERIC_DATE = 8.64e12;
+
 function optionalNumericDate(claims: Record<string, unknown>, name: string): number | undefined {
   const v = claims[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     fail('ERR_WID_JWT_BAD_CLAIM', `token has an invalid "${name}" claim: expected a NumericDate, got ${show(v)}`, {
+      input: name,
+    });
+  }
+  // Beyond ±8.64e12 s the time is outside the ECMAScript Date range (expiry would be an Invalid Date).
+  if (Math.abs(v) > MAX_NUMERIC_DATE) {
+    fail('ERR_WID_JWT_BAD_CLAIM', `token has an invalid "${name}" claim: ${show(v)} is outside the NumericDate range`, {
       input: name,
     });
   }

@@ -109,18 +109,19 @@ describe('CertificateAuthority rotation (fake clock)', () => {
       JwtSvid.parseAndValidate(lastFromK1.token, ca, ['api'], { now: new Date(T0 + 5000 * S) }).id.toString(),
     ).toBe('spiffe://example.org/w');
 
-    // Kept until everything it signed has expired, then pruned (the bundle changes again).
-    expect(ca.nextRotationAt().getTime()).toBe(T0 + 5250 * S);
-    clock.set(T0 + 5249 * S);
+    // Kept until everything it signed has expired (plus 30 s JWT leeway and 30 s clock skew), then pruned (the
+    // bundle changes again).
+    expect(ca.nextRotationAt().getTime()).toBe(T0 + 5310 * S + 1);
+    clock.set(T0 + 5310 * S);
     expect(ca.rotateIfNeeded()).toEqual([]);
-    clock.set(T0 + 5250 * S);
+    clock.set(T0 + 5310 * S + 1);
     const jwtPruned = ca.rotateIfNeeded();
     expect(types(jwtPruned)).toEqual(['jwt-key-pruned']);
     expect([jwtPruned[0]!.id, jwtPruned[0]!.sequence]).toEqual([k1!.kid, 4n]);
-    clock.set(T0 + 5499 * S);
+    clock.set(T0 + 5560 * S);
     expect(ca.rotateIfNeeded()).toEqual([]);
     expect(ca.x509Bundle().x509Authorities()).toHaveLength(2);
-    clock.set(T0 + 5500 * S);
+    clock.set(T0 + 5560 * S + 1);
     const x509Pruned = ca.rotateIfNeeded();
     expect(types(x509Pruned)).toEqual(['x509-authority-pruned']);
     expect([x509Pruned[0]!.id, x509Pruned[0]!.sequence]).toEqual([a!.id, 5n]);
@@ -234,5 +235,120 @@ describe('CertificateAuthority rotation (fake clock)', () => {
     expect(() => ca.issueJwtSvid({ spiffeId: 'spiffe://example.org', audience: ['a'] })).toThrow(
       expect.objectContaining({ code: 'ERR_WID_CA_BAD_REQUEST' }),
     );
+  });
+});
+
+describe('CertificateAuthority publication lead (Federation §4: publish keys 3–5× the refresh hint before use)', () => {
+  it('never activates a key in the call that prepared it, even when first called after activateAt', () => {
+    const clock = fakeClock();
+    const { lines, logger } = recordingLogger();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', caTtlSeconds: 3600, clock, logger });
+    const [a] = ca.x509Authorities();
+    const [k] = ca.jwtKeys();
+    const seen: string[] = [];
+    ca.onChange((e) => seen.push(e.type));
+    // 0.9 of the lifetime: past activateAt (5/6), but A still has 360 s to live.
+    clock.set(T0 + 3240 * S);
+    const svid = ca.issueX509Svid({ spiffeId: 'spiffe://example.org/w' });
+    expect(seen).toEqual(['x509-authority-prepared', 'jwt-key-prepared']);
+    expect(svid.authorityId).toBe(a!.id);
+    expect(ca.x509Authorities().map((x) => x.status)).toEqual(['active', 'prepared']);
+    expect(ca.jwtKeys().map((x) => x.status)).toEqual(['active', 'prepared']);
+    expect(ca.x509Bundle().x509Authorities()).toHaveLength(2);
+    // The lead (min(3 × 300 s, (5/6 − 1/2) × lifetime) = 900 s) outlasts A, so the switch waits until A is about
+    // to expire (1 s before), keeping the new key published as long as possible.
+    expect(ca.nextRotationAt().getTime()).toBe(T0 + 3599 * S);
+    clock.set(T0 + 3598 * S);
+    expect(ca.rotateIfNeeded()).toEqual([]);
+    expect(ca.issueJwtSvid({ spiffeId: 'spiffe://example.org/w', audience: ['a'] }).token.split('.')[0]).toBe(
+      Buffer.from(JSON.stringify({ alg: 'ES256', kid: k!.kid, typ: 'JWT' })).toString('base64url'),
+    );
+    clock.set(T0 + 3599 * S);
+    expect(types(ca.rotateIfNeeded())).toEqual(['x509-authority-activated', 'jwt-key-activated']);
+    expect(lines.some((l) => l.level === 'warn' && l.msg?.includes('published for less than'))).toBe(true);
+  });
+
+  it('waits for the lead after a late prepare, and counts it in nextRotationAt', () => {
+    const clock = fakeClock();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', caTtlSeconds: 6000, clock });
+    clock.set(T0 + 5000 * S); // past activateAt (T0+4990 s), 1000 s left
+    expect(types(ca.rotateIfNeeded())).toEqual(['x509-authority-prepared', 'jwt-key-prepared']);
+    expect(ca.nextRotationAt().getTime()).toBe(T0 + 5900 * S);
+    clock.set(T0 + 5899 * S);
+    expect(ca.rotateIfNeeded()).toEqual([]);
+    clock.set(T0 + 5900 * S);
+    // (The old keys signed only the construction self-check, so they are pruned in the same step.)
+    expect(types(ca.rotateIfNeeded()).filter((t) => t.endsWith('activated'))).toEqual([
+      'x509-authority-activated',
+      'jwt-key-activated',
+    ]);
+  });
+
+  it('does not activate on restore after downtime, persists preparedAt, and treats a missing one as now', () => {
+    const clock = fakeClock();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', caTtlSeconds: 6000, clock });
+    const saved = ca.exportState();
+    clock.set(T0 + 5000 * S);
+    const restored = createCertificateAuthority({
+      trustDomain: 'example.org',
+      caTtlSeconds: 6000,
+      clock,
+      state: saved,
+    });
+    expect(restored.x509Authorities().map((x) => x.status)).toEqual(['active', 'prepared']);
+    expect(restored.jwtKeys().map((x) => x.status)).toEqual(['active', 'prepared']);
+    const state = restored.exportState();
+    expect(state.x509Authorities[1]!.preparedAt).toBe(new Date(T0 + 5000 * S).toISOString());
+    expect(state.jwtKeys[1]!.preparedAt).toBe(new Date(T0 + 5000 * S).toISOString());
+
+    clock.set(T0 + 5100 * S);
+    const again = createCertificateAuthority({ trustDomain: 'example.org', caTtlSeconds: 6000, clock, state });
+    expect(again.nextRotationAt().getTime()).toBe(T0 + 5900 * S);
+    const legacy = createCertificateAuthority({
+      trustDomain: 'example.org',
+      caTtlSeconds: 6000,
+      clock,
+      state: {
+        ...state,
+        x509Authorities: state.x509Authorities.map(({ preparedAt: _p, ...rest }) => rest),
+        jwtKeys: state.jwtKeys.map(({ preparedAt: _p, ...rest }) => rest),
+      },
+    });
+    clock.set(T0 + 5900 * S);
+    expect(types(again.rotateIfNeeded()).filter((t) => t.endsWith('activated'))).toEqual([
+      'x509-authority-activated',
+      'jwt-key-activated',
+    ]);
+    // Without preparedAt the key counts as published at restore (T0+5100 s): 5100 + 900 > 6000 − 1, so it
+    // switches only when the active one is about to expire.
+    expect(legacy.rotateIfNeeded()).toEqual([]);
+    expect(legacy.nextRotationAt().getTime()).toBe(T0 + 5999 * S);
+  });
+});
+
+describe('CertificateAuthority pruning grace (JWT leeway + clock skew)', () => {
+  it('keeps a retired key for 60 s after the last credential it signed expires', () => {
+    const clock = fakeClock();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', caTtlSeconds: 6000, clock });
+    const [a] = ca.x509Authorities();
+    const [k] = ca.jwtKeys();
+    clock.set(T0 + 3000 * S);
+    ca.rotateIfNeeded();
+    clock.set(T0 + 4900 * S);
+    ca.issueX509Svid({ spiffeId: 'spiffe://example.org/w', ttlSeconds: 200 }); // until T0+5100 s
+    ca.issueJwtSvid({ spiffeId: 'spiffe://example.org/w', audience: ['a'], ttlSeconds: 200 }); // until T0+5100 s
+    clock.set(T0 + 5000 * S);
+    expect(types(ca.rotateIfNeeded())).toEqual(['x509-authority-activated', 'jwt-key-activated']);
+    clock.set(T0 + 5100 * S); // the X.509 verifier still accepts at notAfter, JWT validators until exp + 30 s
+    expect(ca.rotateIfNeeded()).toEqual([]);
+    expect(ca.nextRotationAt().getTime()).toBe(T0 + 5160 * S + 1);
+    clock.set(T0 + 5160 * S);
+    expect(ca.rotateIfNeeded()).toEqual([]);
+    clock.set(T0 + 5160 * S + 1);
+    const pruned = ca.rotateIfNeeded();
+    expect(pruned.map((e) => [e.type, e.id])).toEqual([
+      ['x509-authority-pruned', a!.id],
+      ['jwt-key-pruned', k!.kid],
+    ]);
   });
 });

@@ -766,9 +766,34 @@ describe('JwtSvid time claims outside the Date range', () => {
         error = e;
       }
       expect(error).toBeInstanceOf(SvidIssuerError);
-      expect((error as InstanceType<typeof SvidIssuerError>).code).toMatch(
-        /^ERR_WID_JWT_(ISSUED_IN_FUTURE|NOT_YET_VALID)$/,
-      );
+      // Since NumericDates beyond the Date range are refused at parse time, this is ERR_WID_JWT_BAD_CLAIM (it was
+      // ISSUED_IN_FUTURE / NOT_YET_VALID before that check existed).
+      expect((error as InstanceType<typeof SvidIssuerError>).code).toBe('ERR_WID_JWT_BAD_CLAIM');
     }
+  });
+});
+
+describe('JwtSvid NumericDate range', () => {
+  it.each([
+    ['exp', { exp: 1e300 }],
+    ['exp', { exp: -8.64e12 - 1 }],
+    ['nbf', { nbf: 8.64e12 + 1 }],
+    ['iat', { iat: -1e15 }],
+  ])('rejects "%s" outside ±8.64e12 s as ERR_WID_JWT_BAD_CLAIM', (name, claims) => {
+    const token = craft({ header: goodHeader, payload: { ...goodPayload, ...claims } });
+    for (const run of [
+      () => JwtSvid.parseAndValidate(token, bundles(), [AUD], { now: NOW }),
+      () => JwtSvid.parseInsecure(token, [AUD], { now: NOW }),
+    ]) {
+      const e = caught(run);
+      expect(e.code).toBe('ERR_WID_JWT_BAD_CLAIM');
+      expect(e.message).toContain(`"${name}"`);
+      expect((e as unknown as { input: unknown }).input).toBe(name);
+    }
+  });
+
+  it('still accepts the largest representable exp', () => {
+    const token = craft({ header: goodHeader, payload: { ...goodPayload, exp: 8.64e12 } });
+    expect(JwtSvid.parseInsecure(token, [AUD], { now: NOW }).expiry.getTime()).toBe(8.64e15);
   });
 });

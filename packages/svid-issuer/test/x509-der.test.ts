@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createCertificateAuthority, SvidIssuerError, X509Bundle, X509Svid } from '../src/index.js';
-import { decodeTime, readTlv } from '../src/internal/x509-asn1.js';
+import { Asn1Error, decodeBitString, decodeTime, readTlv } from '../src/internal/x509-asn1.js';
 import { parseCertDer } from '../src/internal/x509-cert-info.js';
 import { derLength, derTime, oid, smallInt, tlv, uintFromBytes } from '../src/internal/x509-der.js';
 import { keyUsageValue } from '../src/internal/x509-template.js';
@@ -105,5 +105,30 @@ describe('DER reader robustness', () => {
         }
       }
     }
+  });
+});
+
+describe('BIT STRING padding (DER, X.690 §11.2.1)', () => {
+  it('rejects non-zero unused bits, so a padding bit is never read as keyCertSign', () => {
+    const good = Buffer.from('03020780', 'hex');
+    expect(decodeBitString(good, readTlv(good, 0)).unused).toBe(7);
+    const bad = Buffer.from('03020384', 'hex'); // digitalSignature + a set padding bit in keyCertSign's place
+    expect(() => decodeBitString(bad, readTlv(bad, 0))).toThrow(Asn1Error);
+    const ca = createCertificateAuthority({ trustDomain: 'example.org' });
+    const der = Buffer.from(ca.issueX509Svid({ spiffeId: 'spiffe://example.org/w' }).certificatesDer[0]!);
+    const ku = Buffer.from('0603551d0f0101ff040403020780', 'hex');
+    const at = der.indexOf(ku);
+    expect(at).toBeGreaterThan(0);
+    expect(parseCertDer(der).keyUsage).toBe(1);
+    Buffer.from('0384', 'hex').copy(der, at + ku.length - 2);
+    let error: unknown;
+    try {
+      parseCertDer(der);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SvidIssuerError);
+    expect((error as SvidIssuerError).code).toBe('ERR_WID_X509_BAD_CERTIFICATE');
+    expect((error as SvidIssuerError).message).toContain('unused bits');
   });
 });

@@ -223,6 +223,32 @@ describe('CertificateAuthority.issueX509Svid — template details', () => {
     );
   });
 
+  it('re-encodes compressed EC points as uncompressed and rejects hybrid ones (RFC 5480 §2.2)', () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const uncompressed = Buffer.concat([
+      Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+      ecdh.getPublicKey(),
+    ]);
+    const compressed = Buffer.concat([
+      Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'),
+      ecdh.getPublicKey(null, 'compressed'),
+    ]);
+    const hybrid = Buffer.concat([
+      Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+      ecdh.getPublicKey(null, 'hybrid'),
+    ]);
+    for (const publicKey of [compressed, createPublicKey({ key: compressed, format: 'der', type: 'spki' })]) {
+      const issued = ca.issueX509Svid({ spiffeId: 'spiffe://example.org/a', publicKey });
+      expect(Buffer.from(certInfo(issued.certificates[0]!).spkiDer)).toEqual(uncompressed);
+    }
+    for (const publicKey of [hybrid, createPublicKey({ key: hybrid, format: 'der', type: 'spki' })]) {
+      const e = thrown(() => ca.issueX509Svid({ spiffeId: 'spiffe://example.org/a', publicKey }));
+      expect(e.code).toBe('ERR_WID_X509_BAD_PUBLIC_KEY');
+      expect(e.message).toContain('hybrid');
+    }
+  });
+
   it.each([
     ['an invalid SPIFFE ID', { spiffeId: 'spiffe://example.org/a//b' }, 'ERR_WID_SPIFFE_ID_EMPTY_SEGMENT'],
     ['another trust domain', { spiffeId: 'spiffe://other.org/a' }, 'ERR_WID_CA_WRONG_TRUST_DOMAIN'],

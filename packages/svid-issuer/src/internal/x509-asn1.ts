@@ -117,6 +117,11 @@ export function decodeBitString(buf: Uint8Array, t: Tlv): { bytes: Uint8Array; u
   if (t.tag !== 0x03 || t.end - t.valueStart < 1) throw new Asn1Error(`bad BIT STRING at offset ${t.start}`);
   const unused = buf[t.valueStart]!;
   if (unused > 7 || (unused > 0 && t.end - t.valueStart === 1)) throw new Asn1Error('bad BIT STRING padding');
+  // DER (X.690 §11.2.1): the unused bits of the last octet are zero. Otherwise a padding bit could be read as a
+  // flag (keyUsage `03 02 03 84` would claim keyCertSign); Go rejects such input too.
+  if (unused > 0 && (buf[t.end - 1]! & ((1 << unused) - 1)) !== 0) {
+    throw new Asn1Error(`non-zero unused bits in BIT STRING at offset ${t.start}`);
+  }
   return { bytes: buf.subarray(t.valueStart + 1, t.end), unused };
 }
 

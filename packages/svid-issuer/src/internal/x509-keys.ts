@@ -106,7 +106,38 @@ export function workloadPublicKey(input: unknown): WorkloadPublicKey {
   const keyType = keyTypeOf(input);
   if (keyType === undefined) throw unsupportedKey(input);
   // SPKI export, not JWK: see the header comment (deadlock on Node 20).
-  return { keyType, spki: input.export({ type: 'spki', format: 'der' }) };
+  return { keyType, spki: uncompressedEcSpki(keyType, input.export({ type: 'spki', format: 'der' })) };
+}
+
+/**
+ * OpenSSL keeps an EC point's encoding on export, but RFC 5480 §2.2 forbids the hybrid form (0x06/0x07) and Go's
+ * parsers accept only the uncompressed one (0x04). So compressed points are re-encoded uncompressed, and hybrid
+ * ones are refused. Non-EC SPKI is returned unchanged.
+ */
+function uncompressedEcSpki(keyType: KeyType, spki: Buffer): Buffer {
+  if (keyType !== 'ec-p256' && keyType !== 'ec-p384') return spki;
+  const ec = EC[keyType];
+  let p = headerLen(spki, 0);
+  p += headerLen(spki, p) + contentLen(spki, p);
+  const point = spki.subarray(p + headerLen(spki, p) + 1, p + headerLen(spki, p) + contentLen(spki, p));
+  const form = point[0];
+  if (form === 0x04) return spki;
+  if (form === 0x06 || form === 0x07) {
+    throw new SvidIssuerError(
+      'ERR_WID_X509_BAD_PUBLIC_KEY',
+      `publicKey uses the hybrid ${ec.jwkCrv} point encoding, which RFC 5480 forbids; send it uncompressed`,
+      { input: 'hybrid' },
+    );
+  }
+  let uncompressed: Buffer;
+  try {
+    uncompressed = ECDH.convertKey(point, ec.curve, undefined, undefined, 'uncompressed') as Buffer;
+  } catch (cause) {
+    throw new SvidIssuerError('ERR_WID_X509_BAD_PUBLIC_KEY', `publicKey is not a valid ${ec.jwkCrv} point`, {
+      cause,
+    });
+  }
+  return Buffer.concat([ec.spkiPrefix, uncompressed]);
 }
 
 function publicKeyFromSpki(der: Uint8Array): WorkloadPublicKey {
@@ -115,7 +146,8 @@ function publicKeyFromSpki(der: Uint8Array): WorkloadPublicKey {
     const ec = EC[keyType];
     if (
       bytes.length === ec.spkiPrefix.length + 1 + 2 * ec.size &&
-      bytes.subarray(0, ec.spkiPrefix.length).equals(ec.spkiPrefix)
+      bytes.subarray(0, ec.spkiPrefix.length).equals(ec.spkiPrefix) &&
+      bytes[ec.spkiPrefix.length] === 0x04
     ) {
       try {
         // Rejects points that are not on the curve (and the point at infinity).
@@ -138,7 +170,7 @@ function publicKeyFromSpki(der: Uint8Array): WorkloadPublicKey {
   if (keyType === undefined) throw unsupportedKey(key);
   // A key we just created from bytes has no key-generation job behind it, so the (re-)export is safe and gives
   // canonical DER even when the input used a non-canonical encoding.
-  return { keyType, spki: key.export({ type: 'spki', format: 'der' }) };
+  return { keyType, spki: uncompressedEcSpki(keyType, key.export({ type: 'spki', format: 'der' })) };
 }
 
 export function unsupportedKey(key: KeyObject): SvidIssuerError {
