@@ -14,6 +14,9 @@ export const ATTEST_KUBERNETES_ERROR_CODES = {
   ERR_WID_ATTEST_KUBERNETES_CGROUP_CONFLICT:
     'The process claims two different pods or containers (its cgroup or mountinfo lines disagree): it is refused. ' +
     'Investigate the workload; wid never guesses.',
+  ERR_WID_ATTEST_KUBERNETES_CGROUP_NESTED_POD:
+    "The process sits in a cgroup named after a pod below its own container's cgroup (cgroups there are the " +
+    "workload's own, so it may be imitating another pod): it is refused. Investigate the workload.",
   ERR_WID_ATTEST_KUBERNETES_NO_CONTAINER_ID:
     "The process sits in a pod's cgroup but not in a container's (e.g. crio-conmon), so it cannot be matched to a " +
     'container. Run the workload as a container of the pod.',
@@ -58,7 +61,7 @@ export interface KubernetesAttestorErrorFields {
   readonly file?: string | undefined;
   /** The offending line of `file` (truncated to 200 characters), for malformed content or conflicts. */
   readonly line?: string | undefined;
-  /** The pod UID found in the cgroup (or the two that conflict, joined by `, `). */
+  /** The pod UID found in the cgroup (or the two that conflict or nest, joined by `, `, outer first). */
   readonly podUid?: string | undefined;
   /** The container ID found in the cgroup (or the two that conflict, joined by `, `). */
   readonly containerId?: string | undefined;

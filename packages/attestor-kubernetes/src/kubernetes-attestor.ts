@@ -35,9 +35,12 @@ export interface KubernetesAttestorOptions {
   /** Largest /proc/<pid>/cgroup or mountinfo accepted, in bytes; larger files are refused as malformed. Default 1 MiB. */
   readonly maxProcFileBytes?: number;
   /**
-   * Consult the cgroup mounts of /proc/<pid>/mountinfo when /proc/<pid>/cgroup names no pod or container. The
-   * workload can shape its own mount table (e.g. inside an unprivileged user namespace), so turn this off where
-   * that matters. Default `true`.
+   * Opt-in: consult the cgroup mounts of /proc/<pid>/mountinfo when /proc/<pid>/cgroup names no pod or container.
+   * Default `false`, because the mount table belongs to the process: any unprivileged user can `unshare -UrmC`,
+   * mount cgroup2 and bind-mount a cgroup so that its mountinfo shows a cgroup root such as
+   * `/kubepods/pod<uid>/<id>` and claim another pod's identity. Only the kubelet's own layouts are accepted there
+   * (as in the cgroup file), which does not stop that forgery. Enable it only where no untrusted process can create
+   * user namespaces (e.g. `user.max_user_namespaces=0`) and the cgroup file is known to hide the pod.
    */
   readonly mountinfoFallback?: boolean;
   /** How to reach the kubelet. */
@@ -206,10 +209,10 @@ function attributes(pod: PodInfo, status: ContainerStatusInfo): KubernetesAttrib
 }
 
 /**
- * Creates the kubernetes attestor. `attest(pid)` reads /proc/<pid>/cgroup (and, only if that names nothing, the
- * cgroup mounts in /proc/<pid>/mountinfo) to find the pod UID and container ID, then matches them against the
- * kubelet's `/pods` list: `{ namespace, pod_name, pod_uid, service_account, labels, container: { name, image,
- * image_digest } }`. Not in a container: `{}`. One `/pods` request serves every attestation in flight and is
+ * Creates the kubernetes attestor. `attest(pid)` reads /proc/<pid>/cgroup (and, only with `mountinfoFallback` and
+ * only if that names nothing, the cgroup mounts in /proc/<pid>/mountinfo) to find the pod UID and container ID,
+ * then matches them against the kubelet's `/pods` list: `{ namespace, pod_name, pod_uid, service_account, labels,
+ * container: { name, image, image_digest } }`. Not in a container: `{}`. One `/pods` request serves every attestation in flight and is
  * cached for `podListCacheMs`; a container without an ID yet is retried every `pollRetryIntervalMs` up to
  * `maxPollAttempts` times. No I/O at construction (the node name is read from `env` once).
  *
@@ -227,7 +230,7 @@ export function createKubernetesAttestor(options: KubernetesAttestorOptions = {}
   if (options.mountinfoFallback !== undefined && typeof options.mountinfoFallback !== 'boolean') {
     throw badOption('mountinfoFallback', options.mountinfoFallback, 'true or false');
   }
-  const mountinfoFallback = options.mountinfoFallback ?? true;
+  const mountinfoFallback = options.mountinfoFallback ?? false;
   const kubelet = options.kubelet ?? {};
   if (typeof kubelet !== 'object' || kubelet === null) throw badOption('kubelet', kubelet, 'an object');
   const readOnlyPort =

@@ -181,9 +181,35 @@ describe('createKubernetesAttestor: locating and matching', () => {
     expect(await make().attest(1006)).toMatchObject({ pod_name: 'api-7d9f8', container: { name: 'api' } });
   });
 
-  it('falls back to the cgroup mount in mountinfo only when the cgroup file names nothing', async () => {
-    expect(await make().attest(1007)).toEqual(WEB);
+  it('falls back to the cgroup mount in mountinfo only when enabled and the cgroup file names nothing', async () => {
+    expect(await make({ mountinfoFallback: true }).attest(1007)).toEqual(WEB);
     expect(await make({ mountinfoFallback: false }).attest(1007)).toEqual({});
+    expect(await make().attest(1007)).toEqual({});
+  });
+
+  it('ignores by default a mountinfo forged by a host process (user + cgroup namespace, bind-mounted cgroup2)', async () => {
+    // An unprivileged host user can `unshare -UrmC`, mount cgroup2 and bind-mount a cgroup it created so that its
+    // mountinfo shows a kubelet-looking cgroup root; its cgroup file stays in its own user slice.
+    const root = join(tmp, 'proc-forged');
+    const forge = (pid: number, cgroupRoot: string) => {
+      mkdirSync(join(root, String(pid)), { recursive: true });
+      writeFileSync(join(root, String(pid), 'cgroup'), '0::/user.slice/user-1000.slice/session-3.scope\n');
+      writeFileSync(
+        join(root, String(pid), 'mountinfo'),
+        '28 1 259:2 / / rw,relatime - ext4 /dev/nvme0n1p2 rw\n' +
+          `912 28 0:26 ${cgroupRoot} /tmp/cg rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw\n`,
+      );
+    };
+    forge(7001, `/kubepods/besteffort/pod${U.A}/${C.A}`);
+    forge(7002, `/pod${U.A}/${C.A}`);
+    const a = make({ procRoot: root });
+    expect(await a.attest(7001)).toEqual({});
+    expect(await a.attest(7002)).toEqual({});
+    expect(a.stats().kubeletRequests).toBe(0);
+    // Opting in trusts the mount table, but only in the kubelet's own layouts.
+    const optIn = make({ procRoot: root, mountinfoFallback: true });
+    expect(await optIn.attest(7002)).toEqual({});
+    expect(optIn.stats().kubeletRequests).toBe(0);
   });
 
   it('omits service_account and image_digest when the pod has none', async () => {
@@ -497,7 +523,7 @@ describe('createKubernetesAttestor: /proc input', () => {
       code: 'ERR_WID_ATTEST_KUBERNETES_PROC_MALFORMED',
       file: join(procRoot, '1010', 'cgroup'),
     });
-    expect(await rejection(a.attest(1016))).toMatchObject({
+    expect(await rejection(make({ mountinfoFallback: true }).attest(1016))).toMatchObject({
       code: 'ERR_WID_ATTEST_KUBERNETES_PROC_MALFORMED',
       file: join(procRoot, '1016', 'mountinfo'),
     });
@@ -512,7 +538,7 @@ describe('createKubernetesAttestor: /proc input', () => {
     mkdirSync(join(root, '5'), { recursive: true });
     writeFileSync(join(root, '5', 'cgroup'), '0::/\n');
     writeFileSync(join(root, '5', 'mountinfo'), '1 0 0:1 / / rw - ext4 /dev/x rw\n'.repeat(100_000));
-    const e = await rejection(make({ procRoot: root, maxProcFileBytes: 65536 }).attest(5));
+    const e = await rejection(make({ procRoot: root, maxProcFileBytes: 65536, mountinfoFallback: true }).attest(5));
     expect(e).toMatchObject({ code: 'ERR_WID_ATTEST_KUBERNETES_PROC_MALFORMED', file: join(root, '5', 'mountinfo') });
     expect(e.message).toContain('65536-byte limit');
   });
