@@ -65,6 +65,8 @@ export const RULE_ENGINE_ERROR_CODES = {
   ERR_WID_RULE_IDENTITY_NOT_FOUND: 'No workload_identity has the requested name; load it or fix the name.',
   ERR_WID_RULE_EVALUATION_FAILED:
     'An unexpected evaluation failure denied the identity; report it with explain() output.',
+  ERR_WID_RULE_REGEX_TOO_COSTLY:
+    'A regexp.replace pattern rescans its input for every match (e.g. `x*y|x`); rewrite it so the higher-priority alternative cannot run past a match, or constrain the input.',
 } as const;
 
 /** Every code of @wid/rule-engine. */
@@ -87,6 +89,7 @@ export const DENIAL_CODES = [
   'ERR_WID_RULE_INVALID_SUBJECT',
   'ERR_WID_RULE_IDENTITY_NOT_FOUND',
   'ERR_WID_RULE_EVALUATION_FAILED',
+  'ERR_WID_RULE_REGEX_TOO_COSTLY',
 ] as const;
 
 /** The `code` of a denial. */

@@ -1,7 +1,7 @@
-import { loadWorkloadIdentities, type RuleEngineError } from '@wid/rule-engine';
+import { decide, loadWorkloadIdentities, type RuleEngineError } from '@wid/rule-engine';
 import { describe, expect, it } from 'vitest';
 import cases from './fixtures/expressions.json' with { type: 'json' };
-import { ATTRS, exprOutcome, resource, TD, thrown } from './helpers.js';
+import { ATTRS, exprOutcome, load, resource, TD, thrown } from './helpers.js';
 
 describe('expression rules', () => {
   it.each(cases.evaluate)('$expr -> $expect', ({ expr, expect: want }) => {
@@ -42,6 +42,24 @@ describe('expression load errors', () => {
     expect(e.message).toContain('workload_identity "web"');
     expect(e.message).toContain('web.yaml:8');
     expect(e.message).toContain('workload.unix.uuid');
+  });
+
+  it('rejects a regexp with more than 32 capture groups at load, with the column and the offset', () => {
+    const expr = `regexp.match(workload.unix.binary_path, "${'()'.repeat(333)}")`;
+    const e = thrown(() =>
+      loadWorkloadIdentities(resource('e', { rules: [{ expression: expr }] }), { trustDomain: TD }),
+    );
+    expect(e.code).toBe('ERR_WID_RULE_UNSUPPORTED_REGEX');
+    expect(e.expressionColumn).toBe(expr.indexOf('"') + 1);
+    expect(e.message).toContain('more than 32 capture groups');
+    expect(e.message).toContain('at offset 64 of the pattern');
+    const nested = `regexp.match(workload.unix.binary_path, "${'()'.repeat(32)}(?:())")`;
+    expect(
+      thrown(() => loadWorkloadIdentities(resource('e', { rules: [{ expression: nested }] }), { trustDomain: TD }))
+        .message,
+    ).toContain('at offset 67 of the pattern');
+    const ok = `regexp.match(workload.unix.binary_path, "${'()'.repeat(32)}(?:a)")`;
+    expect(loadWorkloadIdentities(resource('e', { rules: [{ expression: ok }] }), { trustDomain: TD }).size).toBe(1);
   });
 
   it('lists the known attributes of the group in an unknown-attribute error', () => {
@@ -105,6 +123,22 @@ describe('expression runtime values', () => {
     expect(exprOutcome('regexp.replace(workload.unix.binary_path, "a", workload.unix.user) == ""', big)).toBe(
       'ERR_WID_RULE_VALUE_TOO_LONG',
     );
+  });
+
+  it('denies with ERR_WID_RULE_REGEX_TOO_COSTLY when regexp.replace would rescan its input for every match', () => {
+    const attrs = withUnix({ binary_path: `/${'a'.repeat(4000)}` });
+    const pattern = `(?:${'a*'.repeat(200)}b)|a`;
+    const expression = `regexp.replace(workload.unix.binary_path, "${pattern}", "x") == "nope"`;
+    expect(exprOutcome(expression, attrs)).toBe('ERR_WID_RULE_REGEX_TOO_COSTLY');
+    // Negating the failing comparison must not turn the failure into a grant.
+    expect(exprOutcome(`!(${expression})`, attrs)).toBe('ERR_WID_RULE_REGEX_TOO_COSTLY');
+    const set = load(resource('e', { rules: [{ expression }] }));
+    const d = decide(set, attrs, { names: ['e'] })[0]!;
+    expect(d).toMatchObject({ kind: 'deny', code: 'ERR_WID_RULE_REGEX_TOO_COSTLY', rule: 0 });
+    expect(d.kind === 'deny' && d.reason).toContain('exceeded its budget of');
+    // The same pattern on a short input, and a plain pattern on the long one, still evaluate.
+    expect(exprOutcome(expression.replace('"nope"', '"/xxx"'), withUnix({ binary_path: '/aaa' }))).toBe('held');
+    expect(exprOutcome('regexp.replace(workload.unix.binary_path, "a", "") == "/"', attrs)).toBe('held');
   });
 
   it('runs a catastrophic-backtracking pattern in linear time', () => {

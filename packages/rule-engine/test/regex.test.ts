@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_PROGRAM_SIZE, RegexSyntaxError, SafeRegex } from '../src/internal/regex.js';
+import {
+  MAX_CAPTURE_GROUPS,
+  MAX_INPUT_LENGTH,
+  MAX_PROGRAM_SIZE,
+  RegexBudgetError,
+  RegexSyntaxError,
+  SafeRegex,
+} from '../src/internal/regex.js';
 import cases from './fixtures/regex.json' with { type: 'json' };
 
 function groups(re: SafeRegex, input: string): (string | null)[] | null {
@@ -37,6 +44,37 @@ describe('SafeRegex (internal)', () => {
     expect(() => SafeRegex.compile('(a{40}){60}')).toThrow(RegexSyntaxError);
     expect(() => SafeRegex.compile('a{999}')).not.toThrow();
     expect(MAX_PROGRAM_SIZE).toBe(2000);
+  });
+
+  it('caps capture groups at 32, with the offset of the first group too many', () => {
+    expect(MAX_CAPTURE_GROUPS).toBe(32);
+    expect(SafeRegex.compile('()'.repeat(32)).groupCount).toBe(32);
+    expect(SafeRegex.compile(`${'()'.repeat(32)}(?:a)`).groupCount).toBe(32);
+    for (const [pattern, offset] of [
+      ['()'.repeat(333), 64],
+      [`${'(a)'.repeat(32)}(?P<x>b)`, 96],
+      [`x${'(?:(a))'.repeat(33)}`, 1 + 7 * 32 + 3],
+    ] as const) {
+      let err: unknown;
+      try {
+        SafeRegex.compile(pattern);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RegexSyntaxError);
+      expect((err as RegexSyntaxError).message).toContain('more than 32 capture groups');
+      expect((err as RegexSyntaxError).offset).toBe(offset);
+    }
+  });
+
+  it('shares capture arrays between threads until a group is saved (32 groups on a long input stay correct)', () => {
+    const re = SafeRegex.compile(`${'(a?)'.repeat(31)}(b+)`);
+    const input = `${'a'.repeat(40)}${'b'.repeat(MAX_INPUT_LENGTH - 40)}`;
+    const m = groups(re, input)!;
+    expect(m[0]).toBe(`${'a'.repeat(31)}${'b'.repeat(MAX_INPUT_LENGTH - 40)}`);
+    expect(m.slice(1, 32)).toEqual(Array(31).fill('a'));
+    expect(m[32]).toBe('b'.repeat(MAX_INPUT_LENGTH - 40));
+    expect(re.replaceAll('xaab', '[$1$2$3|$32]')).toBe('x[aa|b]');
   });
 
   it('can run again after a previous match (scratch buffers are reset)', () => {
@@ -111,5 +149,70 @@ describe('SafeRegex (internal)', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  describe('replaceAll step budget (leftmost-first rescans are quadratic)', () => {
+    const x = 'x'.repeat(MAX_INPUT_LENGTH);
+
+    function budgetError(re: SafeRegex, input: string, budget?: number): RegexBudgetError {
+      let err: unknown;
+      try {
+        re.replaceAll(input, 'z', budget);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RegexBudgetError);
+      return err as RegexBudgetError;
+    }
+
+    it('sets the budget to a few linear scans of the longest input', () => {
+      const re = SafeRegex.compile('x*y|x');
+      // SAVE 0, SPLIT, SPLIT, CHAR x, JMP, CHAR y, JMP, CHAR x, SAVE 1, MATCH
+      expect(re.stepBudget).toBe(4 * (MAX_INPUT_LENGTH + 1) * 10);
+    });
+
+    it('one exec is linear: at most two steps per instruction per position', () => {
+      const re = SafeRegex.compile('x*y|x');
+      expect(Array.from(re.exec(x)!)).toEqual([0, 1]);
+      expect(re.steps).toBeLessThanOrEqual(2 * (x.length + 1) * 10);
+      expect(re.steps).toBeGreaterThan(x.length); // the x*y thread ran to the end of the input
+    });
+
+    it('stops x*y|x on 4096 x (each match rescans the rest of the input) and fails closed', () => {
+      const re = SafeRegex.compile('x*y|x');
+      const err = budgetError(re, x);
+      expect([err.budget, err.steps]).toEqual([re.stepBudget, re.stepBudget + 1]);
+      // Still quadratic below the budget, and still correct on shorter input.
+      expect(re.replaceAll('x'.repeat(200), 'z')).toBe('z'.repeat(200));
+      expect(re.steps).toBeGreaterThan(200 * 200);
+      expect(re.replaceAll('xxyxx', '<$0>')).toBe('<xxy><x><x>');
+    });
+
+    it('stops (?:x* x300 y)|x on 4096 x and fails closed', () => {
+      const re = SafeRegex.compile(`(?:${'x*'.repeat(300)}y)|x`);
+      const err = budgetError(re, x);
+      expect(err.steps).toBe(re.stepBudget + 1);
+      expect(re.stepBudget).toBeLessThan(4 * (MAX_INPUT_LENGTH + 1) * 1000);
+    });
+
+    it('takes an injected budget, and the scratch state survives a budget error', () => {
+      const re = SafeRegex.compile('(x)*y|(x)');
+      expect(budgetError(re, 'xxxx', 5).steps).toBe(6);
+      expect(re.replaceAll('xxyx', '[$1$2]')).toBe('[x][x]');
+      expect(groups(re, 'xxy')).toEqual(['xxy', 'x', null]);
+    });
+
+    it.each([
+      ['a', 'a'.repeat(MAX_INPUT_LENGTH)],
+      ['[^/]+', `/${'ab/'.repeat(1365)}`],
+      ['(\\w+)@(\\w+)', 'ab@cd '.repeat(682)],
+      ['^.*/', `/usr/${'b'.repeat(MAX_INPUT_LENGTH - 5)}`],
+      ['x*', 'y'.repeat(MAX_INPUT_LENGTH)],
+      ['(a|b)*?c', `${'ab'.repeat(2047)}c`],
+    ])('replaces /%s/ on a %#th maximum-length input well inside the budget', (pattern, input) => {
+      const re = SafeRegex.compile(pattern);
+      re.replaceAll(input, '-');
+      expect(re.steps).toBeLessThan(re.stepBudget / 2);
+    });
   });
 });

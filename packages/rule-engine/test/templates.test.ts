@@ -192,6 +192,27 @@ describe('templates', () => {
         '*.b',
         'ERR_WID_RULE_INVALID_DNS_SAN',
       ],
+      // A wildcard may come only from the literal template text, never from an attribute value.
+      [
+        { id: '/x', x509: { dns_sans: ['{{ workload.kubernetes.labels.v }}.svc'] } },
+        '*',
+        'ERR_WID_RULE_INVALID_DNS_SAN',
+      ],
+      [
+        { id: '/x', x509: { dns_sans: ['{{ workload.kubernetes.labels.v }}'] } },
+        '*.svc',
+        'ERR_WID_RULE_INVALID_DNS_SAN',
+      ],
+      [
+        { id: '/x', x509: { dns_sans: ['{{ workload.kubernetes.labels.v }}.b.svc'] } },
+        '*.a',
+        'ERR_WID_RULE_INVALID_DNS_SAN',
+      ],
+      [
+        { id: '/x', x509: { dns_sans: ['*.{{ workload.kubernetes.labels.v }}'] } },
+        '*.b',
+        'ERR_WID_RULE_INVALID_DNS_SAN',
+      ],
       [
         { id: '/x', x509: { subject_template: { common_name: '{{ workload.kubernetes.labels.v }}' } } },
         'c'.repeat(65),
@@ -205,6 +226,16 @@ describe('templates', () => {
     ] as const)('%j with label v=%j -> %s', (spiffe, v, code) => {
       const attrs = { workload: { kubernetes: { attested: true, labels: { v } } } };
       expect(denial(spiffe, attrs).code).toBe(code);
+    });
+
+    it('denies a wildcard DNS SAN rendered from an attribute (namespace "*"), with the reason', () => {
+      const attrs = { workload: { kubernetes: { attested: true, namespace: '*' } } };
+      const d = denial({ id: '/x', x509: { dns_sans: ['{{workload.kubernetes.namespace}}.svc'] } }, attrs);
+      expect([d.code, d.field]).toEqual(['ERR_WID_RULE_INVALID_DNS_SAN', 'spec.spiffe.x509.dns_sans[0]']);
+      expect(d.reason).toContain('a wildcard may only come from the literal template text');
+      // A wildcard written in the template stays allowed.
+      const ok = issue({ id: '/x', x509: { dns_sans: ['*.{{workload.kubernetes.namespace}}.svc'] } });
+      expect(ok.dnsSans).toEqual(['*.default.svc']);
     });
 
     it('accepts the largest valid values', () => {

@@ -227,10 +227,14 @@ function render(
     fieldRef.field = `spec.spiffe.x509.dns_sans[${i}]`;
     const t = id.dnsSans[i]!;
     const v = t.render(ctx);
-    if (t.constant === undefined && !isValidDnsSan(v)) {
+    if (t.constant === undefined && !isValidDnsSan(v, t.text.startsWith('*.'))) {
+      // A wildcard is allowed only from the literal template text (`*.{{ ... }}`), never from a rendered value.
+      const wildcard = v.includes('*') && !t.text.startsWith('*.') && isValidDnsSan(v);
       throw new EvalFailure(
         'ERR_WID_RULE_INVALID_DNS_SAN',
-        `rendered ${JSON.stringify(v.slice(0, 300))}, which is not a valid DNS name`,
+        wildcard
+          ? `rendered ${JSON.stringify(v.slice(0, 300))}: a wildcard may only come from the literal template text (start it with "*."), not from an attribute value`
+          : `rendered ${JSON.stringify(v.slice(0, 300))}, which is not a valid DNS name`,
       );
     }
     if (!dnsSans.includes(v)) dnsSans.push(v);

@@ -23,7 +23,7 @@ import {
   typeFailure,
   unsetFailure,
 } from './attributes.js';
-import { MAX_INPUT_LENGTH, RegexSyntaxError, type SafeRegex } from './regex.js';
+import { MAX_INPUT_LENGTH, RegexBudgetError, RegexSyntaxError, type SafeRegex } from './regex.js';
 
 export const MAX_EXPRESSION_LENGTH = 4096;
 /** Longest string a function may produce. */
@@ -659,7 +659,16 @@ class Compiler {
             const r = rf(ctx) as string;
             if (s.length > MAX_INPUT_LENGTH) throw tooLong(`the input of ${text}`);
             if (r.length > MAX_INPUT_LENGTH) throw tooLong(`the input (replacement) of ${text}`);
-            const out = re.replaceAll(s, r);
+            let out: string;
+            try {
+              out = re.replaceAll(s, r);
+            } catch (e) {
+              if (!(e instanceof RegexBudgetError)) throw e;
+              throw new EvalFailure(
+                'ERR_WID_RULE_REGEX_TOO_COSTLY',
+                `${text} exceeded its budget of ${e.budget} steps on an input of ${s.length} characters (the pattern rescans the input for each match)`,
+              );
+            }
             if (out.length > MAX_VALUE_LENGTH) throw tooLong(`the result of ${text}`);
             return out;
           },

@@ -4,7 +4,15 @@
 // workload-controlled attribute can take exponential (or high-polynomial) time. Node has no RE2 built in, so
 // patterns are compiled here to a Thompson NFA and run as a Pike VM (Russ Cox, "Regular Expression Matching: the
 // Virtual Machine Approach"): time is O(input length x program size) for every pattern, with leftmost-first
-// (Perl/Go) submatch semantics. Pattern size, repetition counts, program size and input length are capped.
+// (Perl/Go) submatch semantics. Pattern size, repetition counts, capture groups, program size and input length are
+// capped.
+//
+// replaceAll calls exec once per match, and leftmost-first semantics make each exec run the higher-priority threads
+// of its match past the match end (`x*y|x` on xxxx... runs `x*y` to the end of the input before settling on `x`), so
+// the next exec rescans that text: O(n^2 x m) in the worst case (Rust's regex documents the same bound for its
+// find_iter). A replaceAll therefore has a step budget of STEP_BUDGET_FACTOR x (MAX_INPUT_LENGTH + 1) x program
+// size, i.e. a few linear scans of the longest accepted input, and throws a RegexBudgetError past it (the caller fails
+// closed: the identity is denied).
 //
 // Accepted syntax: the RE2/Go subset below, with Go's meaning (no flags; `.` excludes \n; `^`/`$` are start/end of
 // text; \d \w \s \b are ASCII):
@@ -22,6 +30,10 @@ export const MAX_PROGRAM_SIZE = 2000;
 /** Inputs longer than this (UTF-16 units) are refused at evaluation time. */
 export const MAX_INPUT_LENGTH = 4096;
 const MAX_NESTING = 100;
+/** Capture groups per pattern (each one widens every thread's capture array). */
+export const MAX_CAPTURE_GROUPS = 32;
+/** A replaceAll may take this many linear scans' worth of steps of the longest accepted input. */
+export const STEP_BUDGET_FACTOR = 4;
 
 export class RegexSyntaxError extends Error {
   /** 0-based offset in the pattern. */
@@ -29,6 +41,16 @@ export class RegexSyntaxError extends Error {
   constructor(message: string, offset: number) {
     super(message);
     this.offset = offset;
+  }
+}
+
+/** Thrown by {@link SafeRegex.replaceAll} when it exceeds its step budget (the pattern rescans the input). */
+export class RegexBudgetError extends Error {
+  constructor(
+    readonly steps: number,
+    readonly budget: number,
+  ) {
+    super(`the pattern took more than ${budget} steps on this input`);
   }
 }
 
@@ -193,6 +215,13 @@ class Parser {
     }
   }
 
+  private nextGroup(start: number): number {
+    if (this.groups >= MAX_CAPTURE_GROUPS) {
+      this.fail(`more than ${MAX_CAPTURE_GROUPS} capture groups; use (?:...) for grouping without capture`, start);
+    }
+    return ++this.groups;
+  }
+
   private group(): Node {
     const start = this.i;
     this.i++;
@@ -208,14 +237,14 @@ class Parser {
         const m = /^([A-Za-z0-9_]+)>/.exec(this.p.slice(this.i, this.i + 64));
         if (m === null) this.fail('invalid named capture');
         if (this.names.has(m[1]!)) this.fail(`duplicate capture group name ${JSON.stringify(m[1])}`);
-        cap = ++this.groups;
+        cap = this.nextGroup(start);
         this.names.set(m[1]!, cap);
         this.i += m[0].length;
       } else {
         this.fail('flags and other (? groups are not supported');
       }
     } else {
-      cap = ++this.groups;
+      cap = this.nextGroup(start);
     }
     const node = this.alt();
     if (this.p[this.i] !== ')') this.fail('missing closing )', start);
@@ -455,7 +484,16 @@ export class SafeRegex {
   private l1!: ThreadList;
   private l2!: ThreadList;
   private stack!: Int32Array;
+  /** Capture scratch of the closure being computed: saves write here and are undone on the way back (Go's way). */
+  private scratch!: Int32Array;
+  /** Saves in effect on the current closure path; 0 means `scratch` is not in use and the base array is unchanged. */
+  private dirty = 0;
   private ready = false;
+  /** Steps (closure visits and thread steps) taken by the last exec or replaceAll; observable for tests. */
+  steps = 0;
+  private limit = Number.POSITIVE_INFINITY;
+  /** Step budget of one replaceAll: STEP_BUDGET_FACTOR linear scans of a MAX_INPUT_LENGTH input. */
+  readonly stepBudget: number;
 
   private constructor(source: string, parser: Parser, c: Compiler) {
     this.source = source;
@@ -465,6 +503,7 @@ export class SafeRegex {
     this.a = Int32Array.from(c.a);
     this.b = Int32Array.from(c.b);
     this.classes = c.classes;
+    this.stepBudget = STEP_BUDGET_FACTOR * (MAX_INPUT_LENGTH + 1) * this.op.length;
   }
 
   private prepare(): void {
@@ -473,6 +512,7 @@ export class SafeRegex {
     this.l1 = { pcs: new Int32Array(size), caps: new Array(size), n: 0 };
     this.l2 = { pcs: new Int32Array(size), caps: new Array(size), n: 0 };
     this.stack = new Int32Array(size + 1);
+    this.scratch = new Int32Array(2 * (this.groupCount + 1));
     this.ready = true;
   }
 
@@ -534,10 +574,16 @@ export class SafeRegex {
     }
   }
 
-  /** Epsilon closure with captures, in priority order (recursive; depth is bounded by the program size). */
+  /**
+   * Epsilon closure with captures, in priority order (recursive; depth is bounded by the program size). `caps` is
+   * shared and never written: a SAVE writes into `scratch` and undoes the write on return, and a thread gets its own
+   * copy only when it is added with saves in effect, so a closure costs O(program size x groups), not
+   * O(saves x groups).
+   */
   private addCaps(list: ThreadList, pc: number, caps: Int32Array, s: string, pos: number): void {
     if (this.mark[pc] === this.gen) return;
     this.mark[pc] = this.gen;
+    if (++this.steps > this.limit) throw new RegexBudgetError(this.steps, this.limit);
     switch (this.op[pc]) {
       case OP_JMP:
         this.addCaps(list, this.a[pc]!, caps, s, pos);
@@ -547,9 +593,15 @@ export class SafeRegex {
         this.addCaps(list, this.b[pc]!, caps, s, pos);
         return;
       case OP_SAVE: {
-        const copy = caps.slice();
-        copy[this.a[pc]!] = pos;
-        this.addCaps(list, pc + 1, copy, s, pos);
+        const scratch = this.scratch;
+        if (this.dirty === 0) scratch.set(caps);
+        const slot = this.a[pc]!;
+        const old = scratch[slot]!;
+        scratch[slot] = pos;
+        this.dirty++;
+        this.addCaps(list, pc + 1, caps, s, pos); // a RegexBudgetError skips the undo: run() resets `dirty`
+        this.dirty--;
+        scratch[slot] = old;
         return;
       }
       case OP_ASSERT:
@@ -557,7 +609,7 @@ export class SafeRegex {
         return;
       default:
         list.pcs[list.n] = pc;
-        list.caps[list.n++] = caps;
+        list.caps[list.n++] = this.dirty === 0 ? caps : this.scratch.slice();
     }
   }
 
@@ -596,7 +648,24 @@ export class SafeRegex {
 
   /** Leftmost-first match starting the search at `start`: capture offsets (2 per group, -1 unset), or undefined. */
   exec(s: string, start = 0): Int32Array | undefined {
+    this.steps = 0;
+    this.limit = Number.POSITIVE_INFINITY;
+    return this.run(s, start);
+  }
+
+  /** exec without resetting the step count, so that replaceAll's budget spans all its matches. */
+  private run(s: string, start: number): Int32Array | undefined {
     if (!this.ready) this.prepare();
+    try {
+      return this.search(s, start);
+    } finally {
+      this.dirty = 0;
+      this.l1.caps.fill(undefined);
+      this.l2.caps.fill(undefined);
+    }
+  }
+
+  private search(s: string, start: number): Int32Array | undefined {
     const ncap = 2 * (this.groupCount + 1);
     let clist = this.l1;
     let nlist = this.l2;
@@ -618,6 +687,7 @@ export class SafeRegex {
           matched = caps;
           break; // lower-priority threads are cut: leftmost-first semantics
         }
+        if (++this.steps > this.limit) throw new RegexBudgetError(this.steps, this.limit);
         if (this.step(cp, pc)) this.addCaps(nlist, pc + 1, caps, s, next);
       }
       clist.caps.fill(undefined, 0, clist.n);
@@ -627,18 +697,29 @@ export class SafeRegex {
       nlist = t;
       pos = next;
     }
-    this.l1.caps.fill(undefined);
-    this.l2.caps.fill(undefined);
     return matched;
   }
 
-  /** Go's Regexp.ReplaceAllString: every non-overlapping match replaced by `template` with $1 / ${name} expanded. */
-  replaceAll(s: string, template: string): string {
+  /**
+   * Go's Regexp.ReplaceAllString: every non-overlapping match replaced by `template` with $1 / ${name} expanded.
+   * @throws {RegexBudgetError} past `budget` steps (default {@link stepBudget}); `steps` then tells how far it got.
+   */
+  replaceAll(s: string, template: string, budget = this.stepBudget): string {
+    this.steps = 0;
+    this.limit = budget;
+    try {
+      return this.replaceAllRun(s, template);
+    } finally {
+      this.limit = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private replaceAllRun(s: string, template: string): string {
     let out = '';
     let lastEnd = 0;
     let searchPos = 0;
     while (searchPos <= s.length) {
-      const m = this.exec(s, searchPos);
+      const m = this.run(s, searchPos);
       if (m === undefined) break;
       const mStart = m[0]!;
       const mEnd = m[1]!;
