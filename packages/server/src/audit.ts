@@ -1,4 +1,20 @@
 /**
+ * Audit events list at most this many audiences of a JWT-SVID (`audienceCount` and `audienceSha256` cover the rest).
+ *
+ * @example
+ * if (event.audienceCount! > AUDIT_MAX_AUDIENCES) console.log('audience list shortened');
+ */
+export const AUDIT_MAX_AUDIENCES = 8;
+
+/**
+ * Audit events cut each listed audience to this many characters (code points), marking the cut with a trailing `…`.
+ *
+ * @example
+ * const shown = aud.length > AUDIT_MAX_AUDIENCE_LENGTH ? `${aud.slice(0, AUDIT_MAX_AUDIENCE_LENGTH)}…` : aud;
+ */
+export const AUDIT_MAX_AUDIENCE_LENGTH = 256;
+
+/**
  * One audit event: a credential issued or denied. Written as one JSON line to the logger (`msg: 'audit'`) and to
  * the optional {@link AuditSink}. Never carries key material or tokens.
  *
@@ -24,7 +40,20 @@ export interface AuditEvent {
   readonly serialNumber?: string;
   /** `jti` of the JWT-SVID. */
   readonly jti?: string;
+  /**
+   * The JWT-SVID's audiences, bounded: at most the first {@link AUDIT_MAX_AUDIENCES} (8), each cut to
+   * {@link AUDIT_MAX_AUDIENCE_LENGTH} (256) characters plus `…`. See `audienceCount` and `audienceSha256` for the whole list.
+   */
   readonly audience?: readonly string[];
+  /** How many audiences the JWT-SVID has (its `aud` claim). */
+  readonly audienceCount?: number;
+  /**
+   * Hex SHA-256 of the JSON array of all the JWT-SVID's audiences in `aud` order (`JSON.stringify(aud)`): identifies
+   * the full list when `audience` shows only part of it.
+   */
+  readonly audienceSha256?: string;
+  /** `true` when `audience` leaves out or shortens any audience. */
+  readonly audienceTruncated?: boolean;
   readonly dnsSans?: readonly string[];
   readonly ttlSeconds?: number;
   readonly expiresAt?: string;

@@ -14,6 +14,7 @@
  * // createWorkloadApiServer({ listen, attestors, identities: cache })
  */
 export type { AuditEvent, AuditSink } from './audit.js';
+export { AUDIT_MAX_AUDIENCE_LENGTH, AUDIT_MAX_AUDIENCES } from './audit.js';
 export type {
   CaSettings,
   ManagedCertificateAuthority,

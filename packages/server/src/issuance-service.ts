@@ -9,7 +9,7 @@ import {
 } from '@wid/rule-engine';
 import { isWidError, type TrustDomain } from '@wid/spiffe-id';
 import { type CertificateAuthority, JwtSvid, type SpiffeBundle } from '@wid/svid-issuer';
-import type { AuditEvent, AuditSink } from './audit.js';
+import { AUDIT_MAX_AUDIENCE_LENGTH, AUDIT_MAX_AUDIENCES, type AuditEvent, type AuditSink } from './audit.js';
 import { ServerError } from './errors.js';
 import { type Clock, type ServerLogger, SILENT_LOGGER, SYSTEM_CLOCK } from './logger.js';
 
@@ -535,7 +535,7 @@ class LocalService implements LocalIssuanceService {
         spiffeId: credential.spiffeId,
         ...(d.hint === undefined ? {} : { hint: d.hint }),
         jti: credential.jti,
-        audience: credential.audience,
+        ...auditAudience(credential.audience),
         ttlSeconds: credential.ttlSeconds,
         expiresAt: expiresAt.toISOString(),
         attributes,
@@ -617,6 +617,30 @@ class LocalService implements LocalIssuanceService {
       });
     }
   }
+}
+
+/**
+ * The audience fields of a JWT `svid.issued` event: bounded whatever the caller asked for (an audit line per token
+ * must not grow with the request), yet enough to audit — the count, the first few values, and a digest of the whole
+ * list that matches the token's `aud` claim.
+ */
+function auditAudience(
+  audience: readonly string[],
+): Pick<AuditEvent, 'audience' | 'audienceCount' | 'audienceSha256' | 'audienceTruncated'> {
+  let truncated = audience.length > AUDIT_MAX_AUDIENCES;
+  const shown = audience.slice(0, AUDIT_MAX_AUDIENCES).map((a) => {
+    if (a.length <= AUDIT_MAX_AUDIENCE_LENGTH) return a;
+    const points = Array.from(a);
+    if (points.length <= AUDIT_MAX_AUDIENCE_LENGTH) return a;
+    truncated = true;
+    return `${points.slice(0, AUDIT_MAX_AUDIENCE_LENGTH).join('')}…`;
+  });
+  return {
+    audience: shown,
+    audienceCount: audience.length,
+    audienceSha256: createHash('sha256').update(JSON.stringify(audience)).digest('hex'),
+    audienceTruncated: truncated,
+  };
 }
 
 function toDenial(d: DenyDecision): IssuanceDenial {

@@ -51,6 +51,11 @@ export interface WorkloadIdentityCacheOptions {
   readonly random?: () => number;
   /** Backoff when issuance fails. */
   readonly retry?: RetryOptions;
+  /**
+   * Most JWT-SVIDs kept cached (one per identity and distinct audience list); past it the least recently used are
+   * dropped, so callers asking for ever new audiences cannot grow the cache. Default 1024.
+   */
+  readonly maxJwtEntries?: number;
 }
 
 /** Counters of a {@link WorkloadIdentityCache} (for metrics and tests). */

@@ -1,6 +1,12 @@
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { loadWorkloadIdentities } from '@wid/rule-engine';
-import { createIssuanceService, SERVER_ERROR_CODES, ServerError } from '@wid/server';
+import {
+  AUDIT_MAX_AUDIENCE_LENGTH,
+  AUDIT_MAX_AUDIENCES,
+  createIssuanceService,
+  SERVER_ERROR_CODES,
+  ServerError,
+} from '@wid/server';
 import { createCertificateAuthority, verifyX509Svid } from '@wid/svid-issuer';
 import { describe, expect, it } from 'vitest';
 import { auditSink, FakeTime, identities, memoryLogger, RULES, unix } from './helpers.js';
@@ -155,6 +161,35 @@ describe('createIssuanceService', () => {
     await expect(service.validateJwtSvid('not-a-token', 'api')).rejects.toMatchObject({
       code: 'ERR_WID_SERVER_INVALID_JWT_SVID',
     });
+  });
+
+  it('bounds the audience list in the audit event: count, first 8 (each cut to 256 characters), digest of all', async () => {
+    const { service, sink } = setup();
+    const audience = [`${'é'.repeat(300)}`, ...Array.from({ length: 999 }, (_, i) => `aud-${i}`)];
+    const { credentials } = await service.issueJwt({
+      attributes: unix(1000, 7),
+      selector: { names: ['web'] },
+      audience,
+    });
+    expect(credentials[0]!.audience).toHaveLength(1000);
+    const issued = sink.events.find((e) => e.type === 'svid.issued')!;
+    expect(issued.audienceCount).toBe(1000);
+    expect(issued.audienceTruncated).toBe(true);
+    expect(issued.audience).toEqual([
+      `${'é'.repeat(AUDIT_MAX_AUDIENCE_LENGTH)}…`,
+      ...Array.from({ length: AUDIT_MAX_AUDIENCES - 1 }, (_, i) => `aud-${i}`),
+    ]);
+    expect(issued.audienceSha256).toBe(createHash('sha256').update(JSON.stringify(audience)).digest('hex'));
+    expect(JSON.stringify(issued).length).toBeLessThan(4096);
+
+    const small = await service.issueJwt({
+      attributes: unix(1000, 7),
+      selector: { names: ['web'] },
+      audience: ['a', 'b'],
+    });
+    const event = sink.events.find((e) => e.type === 'svid.issued' && e.jti === small.credentials[0]!.jti)!;
+    expect(event).toMatchObject({ audience: ['a', 'b'], audienceCount: 2, audienceTruncated: false });
+    expect(event.audienceSha256).toBe(createHash('sha256').update('["a","b"]').digest('hex'));
   });
 
   it('filters JWT-SVIDs by spiffeId', async () => {

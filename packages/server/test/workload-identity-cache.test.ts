@@ -34,6 +34,7 @@ function setup(
     caTtlSeconds?: number;
     retry?: { initialDelayMs: number; maxDelayMs: number };
     renewAfterSeconds?: number;
+    maxJwtEntries?: number;
   } = {},
 ) {
   const time = new FakeTime();
@@ -54,6 +55,7 @@ function setup(
     renewJitter: 0,
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.renewAfterSeconds === undefined ? {} : { renewAfterSeconds: options.renewAfterSeconds }),
+    ...(options.maxJwtEntries === undefined ? {} : { maxJwtEntries: options.maxJwtEntries }),
   });
   const controller = new AbortController();
   cleanups.push(() => {
@@ -336,6 +338,45 @@ describe('createWorkloadIdentityCache', () => {
     await expect(
       cache.fetchJwtSvids(unix(1000), { audience: ['api'], spiffeId: 'spiffe://example.org/db' }),
     ).rejects.toMatchObject({ code: 'ERR_WID_WORKLOAD_NO_IDENTITY' });
+  });
+
+  it('never keeps more JWT-SVIDs than maxJwtEntries, evicting the least recently used', async () => {
+    const { cache, time } = setup({ maxJwtEntries: 8 });
+    const first = await cache.fetchJwtSvids(unix(1000), { audience: ['keep'] });
+    const dropped = await cache.fetchJwtSvids(unix(1000), { audience: ['old'] });
+    for (let i = 0; i < 100; i++) {
+      await cache.fetchJwtSvids(unix(1000), { audience: [`aud-${i}`, 'x'.repeat(i + 1)] });
+      expect(cache.stats().jwtEntries).toBeLessThanOrEqual(8);
+      // 'keep' stays recently used, so it is never evicted (and stays well within its half-life).
+      if (i % 4 === 0) {
+        expect((await cache.fetchJwtSvids(unix(1000), { audience: ['keep'] }))[0]!.token).toBe(first[0]!.token);
+      }
+      if (i % 10 === 0) await time.advance(1000);
+    }
+    expect(cache.stats().jwtEntries).toBe(8);
+    // 'old' was evicted: asking again signs a new token.
+    const again = await cache.fetchJwtSvids(unix(1000), { audience: ['old'] });
+    expect(again[0]!.token).not.toBe(dropped[0]!.token);
+    expect(cache.stats().jwtEntries).toBe(8);
+  });
+
+  it('caches one JWT-SVID per canonical audience list (order and repeats do not matter)', async () => {
+    const { cache } = setup();
+    const a = await cache.fetchJwtSvids(unix(1000), { audience: ['b', 'a'] });
+    const b = await cache.fetchJwtSvids(unix(1000), { audience: ['a', 'b', 'a'] });
+    expect(b[0]!.token).toBe(a[0]!.token);
+    expect(cache.stats().jwtEntries).toBe(1);
+  });
+
+  it('rejects a bad maxJwtEntries', () => {
+    const time = new FakeTime();
+    const ca = createCertificateAuthority({ trustDomain: 'example.org', clock: time.clock });
+    const issuance = createIssuanceService({ identities: identities(), ca });
+    for (const bad of [0, 1.5, -1, Number.NaN]) {
+      expect(() => createWorkloadIdentityCache({ issuance, selector: { names: ['web'] }, maxJwtEntries: bad })).toThrow(
+        expect.objectContaining({ code: 'ERR_WID_SERVER_INVALID_OPTION', key: 'maxJwtEntries' }),
+      );
+    }
   });
 
   it('ends every stream on close', async () => {

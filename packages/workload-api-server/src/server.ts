@@ -18,7 +18,7 @@ import type { WorkloadIdentitySource } from './identity-source.js';
 import { raceAbort } from './internal/abortable.js';
 import { type AttestationPlan, attestConnection, type ConnectionInfo } from './internal/attest.js';
 import { ResponseEncoder } from './internal/encode.js';
-import { createServiceImplementation, type OpenStream } from './internal/service.js';
+import { createServiceImplementation, type OpenStream, type RequestLimits } from './internal/service.js';
 import { prepareSocketPath, removeOwnSocket, wrapListen } from './internal/socket.js';
 import { StatusError } from './internal/status.js';
 import type { Logger } from './logger.js';
@@ -50,6 +50,22 @@ export interface WorkloadApiServerOptions {
   readonly attestTimeoutMs?: number;
   /** How long `close()` lets in-flight unary calls finish before cutting connections, in milliseconds. Default `5000`. */
   readonly closeGraceMs?: number;
+  /**
+   * Most audiences one FetchJWTSVID request may name; more is answered `InvalidArgument`. Default `32`. (Each distinct
+   * audience list is a JWT-SVID the source signs, caches and audits.)
+   */
+  readonly maxJwtAudiences?: number;
+  /** Longest audience value (FetchJWTSVID and ValidateJWTSVID), in UTF-8 bytes; longer is `InvalidArgument`. Default `1024`. */
+  readonly maxAudienceBytes?: number;
+  /** Longest `spiffe_id` a FetchJWTSVID request may carry, in UTF-8 bytes; longer is `InvalidArgument`. Default `2048`. */
+  readonly maxSpiffeIdBytes?: number;
+  /** Longest token ValidateJWTSVID accepts, in UTF-8 bytes; longer is `InvalidArgument`. Default `16384`. */
+  readonly maxJwtSvidBytes?: number;
+  /**
+   * Largest request message grpc-js accepts (`grpc.max_receive_message_length`), in bytes; a larger one is refused
+   * with `ResourceExhausted` before it is decoded. Default `65536` (gRPC's own default is 4 MiB).
+   */
+  readonly maxReceiveMessageBytes?: number;
 }
 
 /**
@@ -85,6 +101,8 @@ interface Config {
   readonly directoryMode: number;
   readonly closeGraceMs: number;
   readonly ignoredAttestors: readonly string[];
+  readonly limits: RequestLimits;
+  readonly maxReceiveMessageBytes: number;
 }
 
 function invalid(key: string, message: string, cause?: unknown): never {
@@ -113,6 +131,22 @@ function checkMs(
   if (value === undefined) return def;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2_147_483_647) {
     invalid(key, `expected an integer number of milliseconds >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+type SizeKey =
+  | 'maxJwtAudiences'
+  | 'maxAudienceBytes'
+  | 'maxSpiffeIdBytes'
+  | 'maxJwtSvidBytes'
+  | 'maxReceiveMessageBytes';
+
+function checkSize(options: WorkloadApiServerOptions, key: SizeKey, def: number, min: number): number {
+  const value = options[key];
+  if (value === undefined) return def;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2_147_483_647) {
+    invalid(key, `expected an integer >= ${min}, got ${String(value)}`);
   }
   return value;
 }
@@ -181,6 +215,14 @@ function validate(options: WorkloadApiServerOptions): Config {
     directoryMode: checkMode(options, 'directoryMode', 0o700),
     closeGraceMs: checkMs(options, 'closeGraceMs', 5000, 0),
     ignoredAttestors: address.kind === 'tcp' ? attestors.map((a) => a.name) : [],
+    limits: {
+      maxJwtAudiences: checkSize(options, 'maxJwtAudiences', 32, 1),
+      maxAudienceBytes: checkSize(options, 'maxAudienceBytes', 1024, 1),
+      maxSpiffeIdBytes: checkSize(options, 'maxSpiffeIdBytes', 2048, 1),
+      maxJwtSvidBytes: checkSize(options, 'maxJwtSvidBytes', 16_384, 1),
+    },
+    // Below ~1 KiB not even a legitimate request fits.
+    maxReceiveMessageBytes: checkSize(options, 'maxReceiveMessageBytes', 65_536, 1024),
   };
 }
 
@@ -271,6 +313,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
 
   const implementation = createServiceImplementation({
     identities: config.identities,
+    limits: config.limits,
     logger,
     encoder: new ResponseEncoder(loadWorkloadApiDefinition().service),
     resolveCaller: (call) => (plan === undefined ? undefined : connections.get(call.getPeer())),
@@ -315,7 +358,8 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       );
     }
     listenPromise ??= (async () => {
-      const server = new GrpcServer();
+      // Applies to connections handed over through the injector too (grpc-js reads it per call from the server).
+      const server = new GrpcServer({ 'grpc.max_receive_message_length': config.maxReceiveMessageBytes });
       server.addService(withPassThrough(loadWorkloadApiDefinition().service), implementation);
       grpcServer = server;
       injector = server.createConnectionInjector(ServerCredentials.createInsecure());

@@ -306,6 +306,99 @@ describe('FetchJWTSVID and ValidateJWTSVID', () => {
   });
 });
 
+describe('request size limits', () => {
+  it('refuses more than maxJwtAudiences audiences (default 32) before attesting', async () => {
+    const { client, unix, identities } = await setup();
+    let fetched = 0;
+    const fetch = identities.fetchJwtSvids.bind(identities);
+    identities.fetchJwtSvids = (...args) => {
+      fetched++;
+      return fetch(...args);
+    };
+    const c = client();
+    const many = Array.from({ length: 33 }, (_, i) => `aud-${i}`);
+    expect(await unaryStatus((cb) => c.FetchJWTSVID({ audience: many }, md(), cb))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'too many audiences: 33; at most 32 are accepted',
+    });
+    expect(unix.attestCount).toBe(0);
+    expect(fetched).toBe(0);
+    const ok = await unaryCall<{ svids: unknown[] }>((cb) => c.FetchJWTSVID({ audience: many.slice(0, 32) }, md(), cb));
+    expect(ok.svids).toHaveLength(2);
+    expect(fetched).toBe(1);
+  });
+
+  it('refuses an audience or spiffe_id longer than the limit, counting UTF-8 bytes', async () => {
+    const { client, unix } = await setup({}, { maxAudienceBytes: 8, maxSpiffeIdBytes: 40, maxJwtAudiences: 2 });
+    const c = client();
+    expect(await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['a', 'ééééé'] }, md(), cb))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'an audience is 10 bytes long; at most 8 bytes are accepted',
+    });
+    expect((await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['a', 'b', 'c'] }, md(), cb))).details).toBe(
+      'too many audiences: 3; at most 2 are accepted',
+    );
+    const longId = `${TD}/${'x'.repeat(40)}`;
+    expect(await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['a'], spiffe_id: longId }, md(), cb))).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: `spiffe_id is ${longId.length} bytes long; at most 40 bytes are accepted`,
+    });
+    expect(unix.attestCount).toBe(0);
+    expect((await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['12345678'] }, md(), cb))).code).toBe(status.OK);
+  });
+
+  it('refuses a ValidateJWTSVID svid or audience over the limit before attesting', async () => {
+    const { client, unix, identities } = await setup();
+    let validated = 0;
+    identities.validateJwtSvid = async () => {
+      validated++;
+      return { spiffeId: `${TD}/web`, claims: {} };
+    };
+    const c = client();
+    expect(await unaryStatus((cb) => c.ValidateJWTSVID({ audience: 'a', svid: 'x'.repeat(16_385) }, md(), cb))).toEqual(
+      {
+        code: status.INVALID_ARGUMENT,
+        details: 'svid is 16385 bytes long; at most 16384 bytes are accepted',
+      },
+    );
+    expect(
+      await unaryStatus((cb) => c.ValidateJWTSVID({ audience: 'a'.repeat(1025), svid: 'x.y.z' }, md(), cb)),
+    ).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'audience is 1025 bytes long; at most 1024 bytes are accepted',
+    });
+    expect(unix.attestCount).toBe(0);
+    expect(validated).toBe(0);
+    expect(
+      (await unaryStatus((cb) => c.ValidateJWTSVID({ audience: 'a'.repeat(1024), svid: 'x'.repeat(16_384) }, md(), cb)))
+        .code,
+    ).toBe(status.OK);
+    expect(validated).toBe(1);
+  });
+
+  it('refuses a request message over maxReceiveMessageBytes (default 64 KiB) and serves the next connection', async () => {
+    const { client, unix } = await setup();
+    const c = client();
+    // ~80 KB: grpc-js refuses it before decoding, so no handler (nor attestation) runs.
+    const big = Array.from({ length: 20 }, (_, i) => `${i}-${'a'.repeat(4000)}`);
+    const s = await unaryStatus((cb) => c.FetchJWTSVID({ audience: big }, md(), cb));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(s.details).toContain('65536');
+    expect(unix.attestCount).toBe(0);
+    const next = client();
+    const ok = await unaryCall<{ svids: unknown[] }>((cb) => next.FetchJWTSVID({ audience: ['api'] }, md(), cb));
+    expect(ok.svids).toHaveLength(2);
+  });
+
+  it('applies a configured maxReceiveMessageBytes', async () => {
+    const { client } = await setup({}, { maxReceiveMessageBytes: 2048 });
+    const c = client();
+    const s = await unaryStatus((cb) => c.ValidateJWTSVID({ audience: 'a', svid: 'x'.repeat(3000) }, md(), cb));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect((await unaryStatus((cb) => c.FetchJWTSVID({ audience: ['api'] }, md(), cb))).code).toBe(status.OK);
+  });
+});
+
 describe('the security header', () => {
   const missing = { code: status.INVALID_ARGUMENT, details: 'security header missing from request' };
 

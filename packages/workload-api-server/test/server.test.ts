@@ -100,6 +100,11 @@ describe('createWorkloadApiServer options', () => {
     ['directoryMode', (o) => ({ ...o, directoryMode: -1 })],
     ['attestTimeoutMs', (o) => ({ ...o, attestTimeoutMs: 0 })],
     ['closeGraceMs', (o) => ({ ...o, closeGraceMs: 1.5 })],
+    ['maxJwtAudiences', (o) => ({ ...o, maxJwtAudiences: 0 })],
+    ['maxAudienceBytes', (o) => ({ ...o, maxAudienceBytes: 1.5 })],
+    ['maxSpiffeIdBytes', (o) => ({ ...o, maxSpiffeIdBytes: '2048' as never })],
+    ['maxJwtSvidBytes', (o) => ({ ...o, maxJwtSvidBytes: -1 })],
+    ['maxReceiveMessageBytes', (o) => ({ ...o, maxReceiveMessageBytes: 100 })],
     ['logger', (o) => ({ ...o, logger: { info() {} } as never })],
   ])('rejects a bad %s at construction', (key, edit) => {
     const error = thrown(() => createWorkloadApiServer(edit(base())));

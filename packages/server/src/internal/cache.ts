@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { isWidError } from '@wid/spiffe-id';
 import type { SpiffeBundle } from '@wid/svid-issuer';
 import { ServerError } from '../errors.js';
@@ -36,6 +36,17 @@ import type {
 
 const EMPTY_FEDERATED: ReadonlyMap<string, readonly Uint8Array[]> = new Map();
 const JWT_SWEEP_THRESHOLD = 64;
+const DEFAULT_MAX_JWT_ENTRIES = 1024;
+
+/**
+ * The JWT cache key: a fixed-size digest of the decision key and the canonical (deduplicated, sorted) audience list,
+ * so a caller's audience strings are never kept as map keys.
+ */
+function jwtKey(decisionKey: string, audience: readonly string[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify([decisionKey, audience]))
+    .digest('base64url');
+}
 
 /** Wakes a waiting stream; coalesces changes (streams always send the full current state). */
 class Waiter {
@@ -118,6 +129,7 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
   readonly #random: () => number;
   readonly #retryInitial: number;
   readonly #retryMax: number;
+  readonly #maxJwtEntries: number;
 
   readonly #entries = new Map<string, X509Entry>();
   readonly #inflight = new Map<string, Promise<X509Entry>>();
@@ -185,6 +197,11 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
     if (!(Number.isFinite(this.#retryMax) && this.#retryMax >= this.#retryInitial)) {
       throw badOption('retry.maxDelayMs', 'must be a number of milliseconds ≥ retry.initialDelayMs');
     }
+    const maxJwt = o.maxJwtEntries ?? DEFAULT_MAX_JWT_ENTRIES;
+    if (!Number.isInteger(maxJwt) || maxJwt < 1) {
+      throw badOption('maxJwtEntries', `must be a whole number ≥ 1, got ${String(o.maxJwtEntries)}`);
+    }
+    this.#maxJwtEntries = maxJwt;
     this.#unsubscribe.push(issuance.onBundleChange((bundle) => this.#onBundle(bundle)));
     this.#unsubscribe.push(issuance.onIdentitiesChange(() => this.#onIdentities()));
   }
@@ -542,9 +559,14 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
   }
 
   #jwtFor(id: DecidedIdentity, attributes: WorkloadAttributes, audience: string[]): Promise<WorkloadJwtSvid> {
-    const key = `${id.key}|${JSON.stringify(audience)}`;
+    const key = jwtKey(id.key, audience);
     const cached = this.#jwt.get(key);
-    if (cached !== undefined && this.#now() < cached.renewAt) return Promise.resolve(cached.svid);
+    if (cached !== undefined && this.#now() < cached.renewAt) {
+      // Least recently used first: move a hit to the end of the map's order.
+      this.#jwt.delete(key);
+      this.#jwt.set(key, cached);
+      return Promise.resolve(cached.svid);
+    }
     let p = this.#jwtInflight.get(key);
     if (p === undefined) {
       p = this.#issuance
@@ -561,7 +583,9 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
             };
             const issuedAt = c.issuedAt.getTime();
             const expiresAt = c.expiresAt.getTime();
+            this.#jwt.delete(key);
             this.#jwt.set(key, { svid, renewAt: issuedAt + (expiresAt - issuedAt) / 2, expiresAt });
+            this.#evictJwtOverCap();
             return svid;
           },
           (err: unknown) => {
@@ -575,10 +599,24 @@ export class WorkloadIdentityCacheImpl implements WorkloadIdentityCache {
     return p;
   }
 
+  /** Drops entries due for renewal (once there are a few), then the least recently used ones over the cap. */
   #sweepJwt(): void {
-    if (this.#jwt.size < JWT_SWEEP_THRESHOLD) return;
-    const now = this.#now();
-    for (const [k, v] of this.#jwt) if (now >= v.renewAt) this.#jwt.delete(k);
+    if (this.#jwt.size >= JWT_SWEEP_THRESHOLD) {
+      const now = this.#now();
+      for (const [k, v] of this.#jwt) if (now >= v.renewAt) this.#jwt.delete(k);
+    }
+    this.#evictJwtOverCap();
+  }
+
+  #evictJwtOverCap(): void {
+    if (this.#jwt.size <= this.#maxJwtEntries) return;
+    let evicted = 0;
+    for (const k of this.#jwt.keys()) {
+      if (this.#jwt.size <= this.#maxJwtEntries) break;
+      this.#jwt.delete(k);
+      evicted++;
+    }
+    this.#log.debug({ evicted, maxJwtEntries: this.#maxJwtEntries }, 'least recently used JWT-SVIDs evicted');
   }
 
   async validateJwtSvid(token: string, audience: string): Promise<ValidatedJwtSvid> {

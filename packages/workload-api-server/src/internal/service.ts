@@ -34,9 +34,22 @@ export interface OpenStream {
   shutdown(): void;
 }
 
+/** Caps on request fields, checked before attestation (a caller must not make the agent cache or log unbounded data). */
+export interface RequestLimits {
+  /** Most audiences in one FetchJWTSVID request. */
+  readonly maxJwtAudiences: number;
+  /** Longest audience value, in UTF-8 bytes (FetchJWTSVID and ValidateJWTSVID). */
+  readonly maxAudienceBytes: number;
+  /** Longest `spiffe_id` of a FetchJWTSVID request, in UTF-8 bytes. */
+  readonly maxSpiffeIdBytes: number;
+  /** Longest `svid` (JWT) of a ValidateJWTSVID request, in UTF-8 bytes. */
+  readonly maxJwtSvidBytes: number;
+}
+
 /** What the RPC implementations need from the server around them. */
 export interface ServiceContext {
   readonly identities: WorkloadIdentitySource;
+  readonly limits: RequestLimits;
   readonly logger: Logger;
   readonly encoder: ResponseEncoder;
   /** Synchronously maps a call to its connection (must run before the first await: getPeer() fades). */
@@ -55,6 +68,12 @@ function hasSecurityHeader(metadata: Metadata): boolean {
 
 const SECURITY_HEADER_MISSING = 'security header missing from request';
 
+function tooLong(field: string, value: string, max: number): StatusError | undefined {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes <= max) return undefined;
+  return new StatusError(status.INVALID_ARGUMENT, `${field} is ${bytes} bytes long; at most ${max} bytes are accepted`);
+}
+
 function logFailure(logger: Logger, method: string, error: unknown, pid: number | undefined): void {
   const { code, details } = toStatus(error);
   const fields = { method, pid, grpcCode: status[code], details, code: codeOf(error), err: error };
@@ -64,7 +83,7 @@ function logFailure(logger: Logger, method: string, error: unknown, pid: number 
 
 /** Builds the grpc-js implementation of every SpiffeWorkloadAPI method. No handler ever throws or rejects. */
 export function createServiceImplementation(ctx: ServiceContext): UntypedServiceImplementation {
-  const { identities, logger, encoder } = ctx;
+  const { identities, logger, encoder, limits } = ctx;
 
   function serveStream<T>(
     method: string,
@@ -232,6 +251,21 @@ export function createServiceImplementation(ctx: ServiceContext): UntypedService
       if (audience.some((a) => a === '')) {
         throw new StatusError(status.INVALID_ARGUMENT, 'audience must not contain an empty value');
       }
+      // Bounded before anything keys a cache entry or an audit record on them.
+      if (audience.length > limits.maxJwtAudiences) {
+        throw new StatusError(
+          status.INVALID_ARGUMENT,
+          `too many audiences: ${audience.length}; at most ${limits.maxJwtAudiences} are accepted`,
+        );
+      }
+      for (const a of audience) {
+        const error = tooLong('an audience', a, limits.maxAudienceBytes);
+        if (error !== undefined) throw error;
+      }
+      if (request.spiffe_id) {
+        const error = tooLong('spiffe_id', request.spiffe_id, limits.maxSpiffeIdBytes);
+        if (error !== undefined) throw error;
+      }
       let requested: string | undefined;
       if (request.spiffe_id) {
         try {
@@ -270,6 +304,10 @@ export function createServiceImplementation(ctx: ServiceContext): UntypedService
     serveUnary('ValidateJWTSVID', call, callback, async (request, conn, signal) => {
       if (!request.audience) throw new StatusError(status.INVALID_ARGUMENT, 'audience must be specified');
       if (!request.svid) throw new StatusError(status.INVALID_ARGUMENT, 'svid must be specified');
+      const error =
+        tooLong('audience', request.audience, limits.maxAudienceBytes) ??
+        tooLong('svid', request.svid, limits.maxJwtSvidBytes);
+      if (error !== undefined) throw error;
       const attrs = await ctx.attest(conn, signal);
       const validated = await raceAbort(
         identities.validateJwtSvid(request.svid, request.audience, attrs, signal),
