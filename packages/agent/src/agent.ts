@@ -37,11 +37,17 @@ export interface Agent {
   /** Opens the CA in storage and starts every Workload API socket. On failure, closes what it opened and throws. */
   start(): Promise<void>;
   /**
-   * Applies a new, already validated configuration: new rules at once, sockets whose settings changed are
-   * restarted, removed ones closed, new ones opened. `trust_domain` and `storage` need a restart: a config changing
-   * them is rejected and the old one keeps running.
+   * Applies a new, already validated configuration: new and changed sockets are opened first, then the new rules
+   * are put in force and removed or replaced sockets closed. If a socket cannot be opened, what the reload opened is
+   * closed and the running configuration is left as it was, and the promise rejects. `trust_domain` and `storage`
+   * need a restart: a config changing them is rejected and the old one keeps running.
    */
   reload(config: AgentConfig): Promise<void>;
+  /**
+   * Addresses of the Workload API sockets currently accepting connections. A failed `reload()` leaves it as it was
+   * (only if a socket it had to close cannot be reopened does that socket drop out).
+   */
+  readonly listening: readonly string[];
   /** Closes every socket (ending streams), the caches and the CA (writing its state). Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -66,7 +72,7 @@ function sameStorage(a: StorageConfig, b: StorageConfig): boolean {
 
 /** Settings of a socket that require restarting it when they change (rules are swapped without a restart). */
 function serviceFingerprint(s: ServiceConfig): string {
-  return JSON.stringify([s.type, s.listen, s.selector, s.attestors, s.credentialTtlSeconds]);
+  return JSON.stringify([s.type, s.listen, s.selector, s.attestors, s.credentialTtlSeconds, s.renewalIntervalSeconds]);
 }
 
 class AgentImpl implements Agent {
@@ -87,7 +93,7 @@ class AgentImpl implements Agent {
   }
 
   /** Builds every service's attestors first: a bad attestor setting fails before anything is opened. */
-  private prepare(config: AgentConfig): Map<number, WorkloadAttestor[]> {
+  private async prepare(config: AgentConfig): Promise<Map<number, WorkloadAttestor[]>> {
     if (config.services.some((s) => s.listen.startsWith('unix:'))) {
       try {
         assertPeerCredentialsAvailable();
@@ -114,6 +120,7 @@ class AgentImpl implements Agent {
           }),
         );
       } catch (error) {
+        await closeAttestors([...out.values()].flat()); // the ones built for the services before this one
         if (error instanceof AgentError && error.key !== undefined) {
           throw new AgentError(error.code, `services[${s.index}].${error.key}: ${error.message}`, {
             key: `services[${s.index}].${error.key}`,
@@ -128,7 +135,11 @@ class AgentImpl implements Agent {
     return out;
   }
 
-  private async startService(s: ServiceConfig, attestors: WorkloadAttestor[]): Promise<RunningService> {
+  private async startService(
+    s: ServiceConfig,
+    attestors: readonly WorkloadAttestor[],
+    source: string | undefined,
+  ): Promise<RunningService> {
     const issuance = this.issuance!;
     const cache = createWorkloadIdentityCache({
       issuance,
@@ -140,15 +151,14 @@ class AgentImpl implements Agent {
     });
     let server: WorkloadApiServer;
     try {
-      server = createWorkloadApiServer({ listen: s.listen, attestors, identities: cache, logger: this.logger });
-      await server.listen();
+      server = await this.listenOn(s, attestors, cache);
     } catch (cause) {
       cache.close();
       await closeAttestors(attestors);
       throw new AgentError(
         'ERR_WID_AGENT_START_FAILED',
         `services[${s.index}]: cannot listen on ${s.listen}: ${(cause as Error).message}`,
-        { key: `services[${s.index}].listen`, source: this.config.source, cause },
+        { key: `services[${s.index}].listen`, source, cause },
       );
     }
     this.logger.info(
@@ -159,10 +169,25 @@ class AgentImpl implements Agent {
         selector: s.selector,
         attestors: attestors.map((a) => a.name),
         credential_ttl_seconds: s.credentialTtlSeconds,
+        renewal_interval_seconds: s.renewalIntervalSeconds,
       },
       'workload API listening',
     );
     return { config: s, server, cache, attestors };
+  }
+
+  /**
+   * Creates a server for `s` and listens. A failed `listen()` leaves nothing open (the server releases what it had
+   * bound); the cache and attestors stay the caller's.
+   */
+  private async listenOn(
+    s: ServiceConfig,
+    attestors: readonly WorkloadAttestor[],
+    cache: WorkloadIdentityCache,
+  ): Promise<WorkloadApiServer> {
+    const server = createWorkloadApiServer({ listen: s.listen, attestors, identities: cache, logger: this.logger });
+    await server.listen();
+    return server;
   }
 
   private async stopService(r: RunningService): Promise<void> {
@@ -188,7 +213,7 @@ class AgentImpl implements Agent {
       const config = this.config;
       let attestors = new Map<number, WorkloadAttestor[]>();
       try {
-        attestors = this.prepare(config);
+        attestors = await this.prepare(config);
         const storage =
           config.storage.type === 'directory'
             ? createDirectoryStorage({ path: config.storage.path, logger: this.logger })
@@ -224,7 +249,7 @@ class AgentImpl implements Agent {
         for (const s of config.services) {
           const list = attestors.get(s.index)!;
           attestors.delete(s.index); // handed over: startService closes them on failure, stopService later
-          this.services.push(await this.startService(s, list));
+          this.services.push(await this.startService(s, list, config.source));
         }
         this.state = 'running';
         this.logger.info(
@@ -262,29 +287,101 @@ class AgentImpl implements Agent {
           source: next.source,
         });
       }
-      const attestors = this.prepare(next);
-      this.issuance!.setIdentities(next.identities);
+      // Nothing running is touched until every new or changed socket listens: a failure anywhere below closes
+      // what this reload opened and reopens what it closed, so the running configuration keeps serving as it was.
+      const attestors = await this.prepare(next);
+      const take = (index: number): WorkloadAttestor[] => {
+        const list = attestors.get(index) ?? [];
+        attestors.delete(index); // handed over: startService closes them on failure, stopService later
+        return list;
+      };
       const byFingerprint = new Map(this.services.map((r) => [serviceFingerprint(r.config), r]));
-      const keep: RunningService[] = [];
-      const toStart: ServiceConfig[] = [];
+      const keep: { readonly running: RunningService; readonly config: ServiceConfig }[] = [];
+      const changed: ServiceConfig[] = [];
       for (const s of next.services) {
         const running = byFingerprint.get(serviceFingerprint(s));
         if (running !== undefined) {
           byFingerprint.delete(serviceFingerprint(s));
-          keep.push({ ...running, config: s });
-        } else toStart.push(s);
+          keep.push({ running, config: s });
+        } else changed.push(s);
       }
       // Kept sockets keep their attestors: close the ones built for them while validating.
-      await closeAttestors(keep.flatMap((r) => attestors.get(r.config.index) ?? []));
-      for (const r of byFingerprint.values()) await this.stopService(r);
-      this.services = keep;
+      await closeAttestors(keep.flatMap((k) => take(k.config.index)));
+      const removed = [...byFingerprint.values()];
+      const removedByListen = new Map(removed.map((r) => [r.config.listen, r]));
+      // A changed socket on a new address listens before anything is closed; one on the address of a socket being
+      // replaced can only listen once that socket is closed, so those go last and are reopened if anything fails.
+      const fresh = changed.filter((s) => !removedByListen.has(s.listen));
+      const inPlace = changed.filter((s) => removedByListen.has(s.listen));
+      const started: RunningService[] = [];
+      const closedServers: RunningService[] = [];
+      try {
+        for (const s of fresh) started.push(await this.startService(s, take(s.index), next.source));
+        for (const s of inPlace) {
+          const old = removedByListen.get(s.listen)!;
+          closedServers.push(old);
+          await old.server.close();
+          started.push(await this.startService(s, take(s.index), next.source));
+        }
+      } catch (error) {
+        await closeAttestors([...attestors.values()].flat());
+        await this.rollBack(started, closedServers);
+        throw error;
+      }
+      // Every socket listens: put the new rules in force, then close what the new configuration dropped or replaced.
+      this.issuance!.setIdentities(next.identities);
       this.config = next;
-      for (const s of toStart) this.services.push(await this.startService(s, attestors.get(s.index)!));
+      const replaced = new Set(closedServers);
+      this.services = [...keep.map((k) => ({ ...k.running, config: k.config })), ...started];
+      for (const r of removed) {
+        try {
+          if (replaced.has(r)) {
+            r.cache.close();
+            await closeAttestors(r.attestors);
+            this.logger.info({ service: r.config.index, listen: r.config.listen }, 'workload API closed');
+          } else await this.stopService(r);
+        } catch (error) {
+          this.logger.error({ err: error, listen: r.config.listen }, 'error while closing a socket');
+        }
+      }
       this.logger.info(
-        { services: next.services.length, restarted: toStart.length, identities: next.identities.names() },
+        { services: next.services.length, restarted: changed.length, identities: next.identities.names() },
         'configuration reloaded',
       );
     });
+  }
+
+  /** Undoes a failed reload: closes the sockets it opened and reopens the running ones it had closed. */
+  private async rollBack(started: readonly RunningService[], closedServers: readonly RunningService[]): Promise<void> {
+    for (const r of [...started].reverse()) {
+      try {
+        await this.stopService(r);
+      } catch (error) {
+        this.logger.error({ err: error, listen: r.config.listen }, 'error while closing a socket');
+      }
+    }
+    for (const old of closedServers) {
+      const at = this.services.indexOf(old);
+      if (at === -1) continue;
+      try {
+        const server = await this.listenOn(old.config, old.attestors, old.cache);
+        this.services[at] = { ...old, server };
+        this.logger.info({ service: old.config.index, listen: old.config.listen }, 'workload API reopened');
+      } catch (error) {
+        this.services.splice(at, 1);
+        old.cache.close();
+        await closeAttestors(old.attestors);
+        this.logger.error(
+          { err: error, service: old.config.index, listen: old.config.listen },
+          'cannot reopen a Workload API socket closed by the failed reload; it stays closed',
+        );
+      }
+    }
+  }
+
+  /** Addresses of the Workload API sockets currently accepting connections. */
+  get listening(): readonly string[] {
+    return this.services.map((r) => r.config.listen);
   }
 
   private async shutdown(): Promise<void> {

@@ -184,6 +184,56 @@ describe('wid-agent start (e2e)', () => {
     expect(await agent.stop()).toEqual({ code: 0, signal: null });
   });
 
+  it('SIGHUP: a new socket that cannot be opened changes nothing (old socket and rules keep serving)', async () => {
+    const storage = join(dir, 'state-reload-fail');
+    const { config, sock, address } = writeConfig({ storage });
+    const agent = await start(config);
+    expect((await client(address).fetchX509Context()).defaultSvid().id.toString()).toBe(
+      `spiffe://example.org/user/${uid}`,
+    );
+
+    // The new socket's parent is a regular file: it cannot be opened. The new config also changes the rules.
+    const notADir = join(dir, `notadir-${n}`);
+    writeFileSync(notADir, 'not a directory\n');
+    writeFileSync(config, configText(join(notADir, 'agent.sock'), { storage, id: '/changed' }));
+    agent.child.kill('SIGHUP');
+    const failed = await agent.waitForLog((r) => r.msg === 'reload failed; the running configuration keeps serving');
+    expect(failed).toMatchObject({ code: 'ERR_WID_AGENT_START_FAILED' });
+    expect(existsSync(sock)).toBe(true);
+    expect((await client(address).fetchX509Context()).defaultSvid().id.toString()).toBe(
+      `spiffe://example.org/user/${uid}`,
+    );
+    expect(agent.logs.some((r) => r.msg === 'workload API closed')).toBe(false);
+
+    // A reload that can be applied still works afterwards: the new socket opens, the old one is closed.
+    const moved = join(dir, `moved-${n}`, 'agent.sock');
+    writeFileSync(config, configText(moved, { storage, id: '/moved' }));
+    agent.child.kill('SIGHUP');
+    await agent.waitForLog((r) => r.msg === 'configuration reloaded');
+    expect(existsSync(sock)).toBe(false);
+    expect((await client(`unix://${moved}`).fetchX509Context()).defaultSvid().id.toString()).toBe(
+      'spiffe://example.org/moved',
+    );
+    expect(await agent.stop()).toEqual({ code: 0, signal: null });
+    expect(agent.logs.some((r) => r.msg === 'agent stopped')).toBe(true);
+  });
+
+  it('SIGHUP: a changed renewal_interval rebuilds the socket with it', async () => {
+    const { config, sock, address } = writeConfig({ renewal: '20m' });
+    const agent = await start(config);
+    const listened = agent.logs.filter((r) => r.msg === 'workload API listening').length;
+    writeFileSync(config, configText(sock, { renewal: '10m' }));
+    agent.child.kill('SIGHUP');
+    expect(await agent.waitForLog((r) => r.msg === 'configuration reloaded')).toMatchObject({ restarted: 1 });
+    const listening = agent.logs.filter((r) => r.msg === 'workload API listening');
+    expect(listening).toHaveLength(listened + 1);
+    expect(listening.map((r) => r.renewal_interval_seconds)).toEqual([1200, 600]);
+    expect((await client(address).fetchX509Context()).defaultSvid().id.toString()).toBe(
+      `spiffe://example.org/user/${uid}`,
+    );
+    expect(await agent.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('SIGTERM ends open streams, removes the socket and exits 0 (a second SIGTERM does not kill it midway)', async () => {
     const { config, sock, address } = writeConfig();
     const agent = await start(config);

@@ -143,24 +143,27 @@ async function cmdStart(args: readonly string[], io: CliIo): Promise<number> {
   const logger: AgentLogger = createAgentLogger({ format, level, destination: io.stderr });
   const agent = createAgent(config, { logger, env: io.env });
   await agent.start();
-  logger.info({ config: path }, 'ready');
 
-  return await new Promise<number>((done) => {
+  return await new Promise<number>((done, fail) => {
+    // The sockets must not be what keeps the process alive: it runs until it is told to stop (or has nothing left
+    // to serve), so that `agent.close()` always runs and writes the CA state.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
-    const stop = (signal: string) => {
+    const finish = (settle: () => void) => {
+      clearInterval(keepAlive);
+      for (const off of unsubscribe) off();
+      settle();
+    };
+    const stop = (signal: string, failure?: AgentError) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
       // The handlers stay installed until the agent is closed: a second SIGTERM must not kill the process midway.
       agent.close().then(
-        () => {
-          for (const off of unsubscribe) off();
-          done(0);
-        },
+        () => finish(() => (failure === undefined ? done(0) : fail(failure))),
         (error: unknown) => {
           logger.error({ err: error }, 'error while stopping');
-          for (const off of unsubscribe) off();
-          done(1);
+          finish(() => (failure === undefined ? done(1) : fail(failure)));
         },
       );
     };
@@ -182,11 +185,31 @@ async function cmdStart(args: readonly string[], io: CliIo): Promise<number> {
         );
         return;
       }
+      const before = agent.listening;
       agent.reload(next).catch((error: unknown) => {
+        const after = agent.listening;
+        const lost = before.filter((address) => !after.includes(address));
+        if (lost.length === 0) {
+          logger.error(
+            { err: error, code: (error as AgentError).code },
+            'reload failed; the running configuration keeps serving',
+          );
+          return;
+        }
         logger.error(
-          { err: error, code: (error as AgentError).code },
-          'reload failed; the running configuration keeps serving',
+          { err: error, code: (error as AgentError).code, closed: lost, listening: after },
+          'reload failed and sockets of the running configuration could not be reopened',
         );
+        if (after.length === 0) {
+          stop(
+            'reload-failed',
+            new AgentError(
+              'ERR_WID_AGENT_START_FAILED',
+              `no Workload API socket is left running after a failed reload (${lost.join(', ')}): ${oneLine(error)}`,
+              { cause: error },
+            ),
+          );
+        }
       });
     };
     const unsubscribe = [
@@ -194,6 +217,8 @@ async function cmdStart(args: readonly string[], io: CliIo): Promise<number> {
       io.onSignal('SIGINT', () => stop('SIGINT')),
       io.onSignal('SIGHUP', reload),
     ];
+    // Only now: a supervisor may signal the agent as soon as it reads this line.
+    logger.info({ config: path }, 'ready');
   });
 }
 
