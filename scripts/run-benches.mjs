@@ -31,7 +31,14 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 let failed = 0;
 for (const file of files) {
   console.log(`\n## ${relative(root, file)}`);
-  const r = spawnSync(process.execPath, ['--expose-gc', file], { cwd: root, stdio: 'inherit', env: process.env });
+  // A benchmark that hangs (e.g. a runtime deadlock) must fail the run, not stall it: kill it after 5 minutes.
+  const r = spawnSync(process.execPath, ['--expose-gc', file], {
+    cwd: root,
+    stdio: 'inherit',
+    env: process.env,
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
   if (r.status !== 0) {
     failed++;
     console.error(`benchmark failed: ${relative(root, file)} (exit ${r.status ?? r.signal})`);
