@@ -1,7 +1,7 @@
 // JWT-SVID mint and validate (ES256) against raw node:crypto ES256 sign/verify measured in the same run, interleaved
 // over several rounds (medians). jose's figures are printed too: they are why minting/validation use a direct
 // node:crypto JWS. Target: ratio ≥ 0.8. Run after `tsc -b packages/svid-issuer` (imports the built package).
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { JwtBundle, JwtSvid, signJwtSvid } from '@wid/svid-issuer';
 import { jwtVerify, SignJWT } from 'jose';
 
@@ -9,7 +9,20 @@ const ROUNDS = 7;
 const SLICE_MS = 250;
 const TARGET = 0.8;
 
+// wid gets the keys straight from generateKeyPairSync (it copies a caller's key from DER before inspecting it).
+// jose reads asymmetricKeyDetails, which can deadlock Node 20 on such a key while a GC finalizes its generation job,
+// so jose gets DER-re-imported copies.
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const josePrivateKey = createPrivateKey({
+  key: privateKey.export({ type: 'pkcs8', format: 'der' }),
+  format: 'der',
+  type: 'pkcs8',
+});
+const josePublicKey = createPublicKey({
+  key: publicKey.export({ type: 'spki', format: 'der' }),
+  format: 'der',
+  type: 'spki',
+});
 const now = new Date();
 const aud = 'spiffe://example.org/api';
 const spiffeId = 'spiffe://example.org/ns/default/sa/web';
@@ -23,7 +36,7 @@ const joseToken = await new SignJWT({ sub: spiffeId, aud: [aud] })
   .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
   .setIssuedAt()
   .setExpirationTime('5m')
-  .sign(privateKey);
+  .sign(josePrivateKey);
 
 const subjects = {
   rawSign: () => sign('sha256', signingInput, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
@@ -37,8 +50,8 @@ const subjects = {
       .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
       .setIssuedAt()
       .setExpirationTime('5m')
-      .sign(privateKey),
-  joseVerify: () => jwtVerify(joseToken, publicKey, { audience: aud }),
+      .sign(josePrivateKey),
+  joseVerify: () => jwtVerify(joseToken, josePublicKey, { audience: aud }),
 };
 
 async function opsPerSecond(fn) {

@@ -20,7 +20,9 @@ function ours() {
   return [svid.certificatesDer[0], svid.privateKeyDer];
 }
 
-// The workload brings a KeyObject from generateKeyPairSync (pays OpenSSL 3.0's SPKI encoder, ~95 µs on Node 20).
+// The workload brings a KeyObject fresh from generateKeyPairSync (pays OpenSSL 3.0's SPKI encoder, ~95 µs on Node
+// 20). The CA only takes its SPKI DER: inspecting such a key (asymmetricKeyDetails, JWK export) while a GC finalizes
+// its key-generation job deadlocks Node 20, which hung this bench in CI before the fix.
 function oursKeyObject() {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return ca.issueX509Svid({ spiffeId: id, publicKey }).certificatesDer[0];

@@ -1,6 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { SpiffeId, TrustDomain } from '@wid/spiffe-id';
 import { SvidIssuerError } from './errors.js';
+import { publicKeyJwk } from './internal/jwk.js';
+import { detachedKey } from './internal/key-copy.js';
 import { certInfo, toX509Certificate } from './internal/x509-cert-info.js';
 import { publicKeyFromCsr } from './internal/x509-csr.js';
 import {
@@ -547,6 +549,9 @@ class Ca implements CertificateAuthority {
     if (signer === undefined) throw bad('the certificate chain is empty');
     if (!isKeyObject(privateKey) || privateKey.type !== 'private')
       throw bad('the private key must be a private KeyObject');
+    // The caller's KeyObject is never inspected (deadlock hazard on Node 20, see internal/key-copy.ts): the CA
+    // keeps, checks and signs with a copy re-imported from its PKCS#8 DER.
+    privateKey = detachedKey(privateKey);
     const keyType = keyTypeOf(privateKey);
     if (keyType === undefined) throw bad('the private key is not EC P-256/P-384 or RSA 2048/3072/4096');
     if (!signer.publicKey.equals(createPublicKey(privateKey))) {
@@ -1205,9 +1210,12 @@ function ttlSeconds(v: unknown): number {
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url): a stable, collision-free kid. */
 function thumbprint(publicKey: KeyObject): string {
-  const jwk = publicKey.export({ format: 'jwk' });
+  // publicKeyJwk works from the key's SPKI DER, never a JWK export of the object itself (Node 20 deadlock hazard).
+  const jwk = publicKeyJwk(publicKey);
   const members =
-    jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+    jwk['kty'] === 'EC'
+      ? { crv: jwk['crv'], kty: jwk['kty'], x: jwk['x'], y: jwk['y'] }
+      : { e: jwk['e'], kty: jwk['kty'], n: jwk['n'] };
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 

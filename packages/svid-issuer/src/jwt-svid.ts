@@ -10,6 +10,7 @@ import {
   jwsVerify,
   keyMismatch,
 } from './internal/jws.js';
+import { keyFacts } from './internal/key-copy.js';
 import type { JwtBundleSource } from './jwt-bundle.js';
 
 export type { JwtAlgorithm } from './internal/jws.js';
@@ -151,7 +152,9 @@ export class JwtSvid {
         kid: parsed.kid,
       });
     }
-    const mismatch = keyMismatch(key, parsed.alg);
+    // Bundle keys are normally wid's own (parsed or DER-copied); a foreign source's key is copied (see key-copy.ts).
+    const facts = keyFacts(key);
+    const mismatch = keyMismatch(facts, parsed.alg);
     if (mismatch !== undefined) {
       fail('ERR_WID_JWT_KEY_ALG_MISMATCH', `JWT authority "${parsed.kid}" cannot verify ${parsed.alg}: ${mismatch}`, {
         trustDomain: td.name,
@@ -160,7 +163,7 @@ export class JwtSvid {
       });
     }
     const signingInput = Buffer.from(token.slice(0, parsed.signatureStart - 1), 'latin1');
-    if (!jwsVerify(parsed.alg, key, signingInput, parsed.signature)) {
+    if (!jwsVerify(parsed.alg, facts.key, signingInput, parsed.signature)) {
       fail('ERR_WID_JWT_BAD_SIGNATURE', 'unable to verify token signature: signature does not match', {
         trustDomain: td.name,
         kid: parsed.kid,
@@ -218,14 +221,17 @@ export function signJwtSvid(options: SignJwtSvidOptions): JwtSvid {
   if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private') {
     fail('ERR_WID_JWT_UNSUPPORTED_KEY', 'privateKey must be a private KeyObject');
   }
+  // Never inspect the caller's object (`asymmetricKeyDetails` on a fresh generateKeyPairSync key can deadlock Node
+  // 20): check and sign with a copy re-imported from its PKCS#8 DER, cached per caller key so minting stays fast.
+  const key = keyFacts(privateKey);
   let alg: JwtAlgorithm;
   if (options.alg === undefined) {
-    const fromKey = defaultAlgorithm(privateKey);
+    const fromKey = defaultAlgorithm(key);
     if (fromKey === undefined) {
       fail(
         'ERR_WID_JWT_UNSUPPORTED_KEY',
-        `cannot sign JWT-SVIDs with a ${privateKey.asymmetricKeyType ?? 'unknown'} key; use EC P-256/P-384/P-521 or RSA`,
-        { input: privateKey.asymmetricKeyType },
+        `cannot sign JWT-SVIDs with a ${key.asymmetricKeyType ?? 'unknown'} key; use EC P-256/P-384/P-521 or RSA`,
+        { input: key.asymmetricKeyType },
       );
     }
     alg = fromKey;
@@ -237,7 +243,7 @@ export function signJwtSvid(options: SignJwtSvidOptions): JwtSvid {
     }
     alg = options.alg;
   }
-  const mismatch = keyMismatch(privateKey, alg);
+  const mismatch = keyMismatch(key, alg);
   if (mismatch !== undefined) fail('ERR_WID_JWT_KEY_ALG_MISMATCH', mismatch, { input: alg });
   if (typeof kid !== 'string' || kid === '') fail('ERR_WID_JWT_INVALID_OPTIONS', 'kid must be a non-empty string');
   if (!Array.isArray(audience) || audience.length === 0) {
@@ -283,7 +289,7 @@ export function signJwtSvid(options: SignJwtSvidOptions): JwtSvid {
 
   const header = `{"alg":"${alg}","kid":${JSON.stringify(kid)},"typ":"JWT"}`;
   const signingInput = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payloadJson).toString('base64url')}`;
-  const signature = jwsSign(alg, privateKey, Buffer.from(signingInput, 'latin1'));
+  const signature = jwsSign(alg, key.key, Buffer.from(signingInput, 'latin1'));
   const token = `${signingInput}.${signature.toString('base64url')}`;
   // `claims` is read back from the payload JSON so it shows exactly what the token says (toJSON applied, undefined
   // values dropped, nothing shared with the caller's objects).

@@ -1,4 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { type KeyFacts, keyFacts } from './internal/key-copy.js';
+
+const isKeyObject = (v: unknown): v is KeyObject => v instanceof KeyObject;
 
 /**
  * Key types wid generates and accepts for CA keys and SVID keys: EC P-256 (the default), EC P-384, and RSA with
@@ -59,19 +62,30 @@ export function generateKeyPair(keyType: KeyType): { privateKey: KeyObject; publ
 /**
  * The key type of a public or private key, or `undefined` when it is not one wid supports.
  *
+ * Safe on any KeyObject, including one straight out of `generateKeyPairSync`/`generateKeyPair`. On Node 20, reading
+ * `asymmetricKeyDetails` (or JWK-exporting) such a key can deadlock the process for good when a GC finalizes its
+ * key-generation job at that moment (both take the key's mutex). So this function never reads the caller's
+ * object: it inspects a copy re-imported from the key's SPKI/PKCS#8 DER (cached per object). Code that inspects
+ * fresh keys itself should do the same, or generate with `publicKeyEncoding`/`privateKeyEncoding` (as
+ * {@link generateKeyPair} does).
+ *
  * @example
  * keyTypeOf(generateKeyPair('rsa-3072').publicKey); // 'rsa-3072'
  */
 export function keyTypeOf(key: KeyObject): KeyType | undefined {
-  if (key.type === 'secret') return undefined;
-  const details = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'ec') {
-    if (details?.namedCurve === 'prime256v1') return 'ec-p256';
-    if (details?.namedCurve === 'secp384r1') return 'ec-p384';
+  if (!isKeyObject(key) || key.type === 'secret') return undefined;
+  return keyTypeOfFacts(keyFacts(key));
+}
+
+/** The key type from facts read off a safe copy (see src/internal/key-copy.ts). */
+export function keyTypeOfFacts(f: KeyFacts): KeyType | undefined {
+  if (f.asymmetricKeyType === 'ec') {
+    if (f.namedCurve === 'prime256v1') return 'ec-p256';
+    if (f.namedCurve === 'secp384r1') return 'ec-p384';
     return undefined;
   }
-  if (key.asymmetricKeyType === 'rsa') {
-    const bits = details?.modulusLength;
+  if (f.asymmetricKeyType === 'rsa') {
+    const bits = f.modulusLength;
     if (bits === 2048) return 'rsa-2048';
     if (bits === 3072) return 'rsa-3072';
     if (bits === 4096) return 'rsa-4096';

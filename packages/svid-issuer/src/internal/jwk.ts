@@ -2,6 +2,7 @@
 import { createPublicKey, type JsonWebKey, KeyObject, X509Certificate } from 'node:crypto';
 import { type JwtBundleErrorCode, SvidIssuerError, type SvidIssuerErrorFields } from '../errors.js';
 import { decodeBase64Url } from './jws.js';
+import { detachedKey, ownKeyFacts } from './key-copy.js';
 
 export const X509_SVID_USE = 'x509-svid';
 export const JWT_SVID_USE = 'jwt-svid';
@@ -149,7 +150,8 @@ function jwkToPublicKey(jwk: Record<string, unknown>, index: number, trustDomain
     params = { kty: 'RSA', n: jwk['n'] as string, e: jwk['e'] as string };
   }
   try {
-    return createPublicKey({ key: params, format: 'jwk' });
+    // Created from bytes, so safe to inspect; registered so validation finds its facts without another copy.
+    return ownKeyFacts(createPublicKey({ key: params, format: 'jwk' })).key;
   } catch (cause) {
     badKey(`invalid ${params.kty} key: ${(cause as Error).message}`, trustDomain, index, cause);
   }
@@ -196,7 +198,7 @@ export function publicKeyJwk(key: KeyObject): Record<string, string> {
 
 /**
  * Checks a key offered as a JWT authority: an EC (P-256/P-384/P-521) or RSA KeyObject. A private key is reduced to
- * its public half, which is all a bundle may hold.
+ * its public half, which is all a bundle may hold. Returns a DER-re-imported copy, never the caller's object.
  */
 export function checkJwtAuthorityKey(kid: unknown, key: unknown, trustDomain: string): KeyObject {
   if (typeof kid !== 'string' || kid === '') {
@@ -205,9 +207,13 @@ export function checkJwtAuthorityKey(kid: unknown, key: unknown, trustDomain: st
   if (!(key instanceof KeyObject) || key.type === 'secret') {
     fail('ERR_WID_BUNDLE_BAD_KEY', `JWT authority "${kid}" must be an asymmetric KeyObject`, { trustDomain, kid });
   }
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  const type = pub.asymmetricKeyType;
-  const curve = pub.asymmetricKeyDetails?.namedCurve;
+  // Never inspect the caller's object (deadlock hazard on Node 20, see ./key-copy.ts): the bundle keeps a copy
+  // re-imported from the key's DER, and the public half is derived from that copy.
+  const copy = detachedKey(key);
+  const facts = ownKeyFacts(copy.type === 'private' ? createPublicKey(copy) : copy);
+  const pub = facts.key;
+  const type = facts.asymmetricKeyType;
+  const curve = facts.namedCurve;
   if (!(type === 'rsa' || (type === 'ec' && curve !== undefined && Object.hasOwn(EC_CURVES, curve)))) {
     fail(
       'ERR_WID_BUNDLE_BAD_KEY',

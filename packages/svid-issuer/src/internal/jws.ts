@@ -1,6 +1,7 @@
 // Direct node:crypto JWS (RFC 7515 compact serialization) for the JWT-SVID algorithms (RFC 7518 §3).
 // jose does the same through WebCrypto at ~1/4 of the speed; this path is cross-checked against jose in the tests.
 import { constants, type KeyObject, sign, verify } from 'node:crypto';
+import type { KeyFacts } from './key-copy.js';
 
 /** The JWS algorithms a JWT-SVID may use (JWT-SVID §3): RSA PKCS#1 v1.5, ECDSA and RSA-PSS. */
 export type JwtAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
@@ -41,29 +42,32 @@ export function isJwtAlgorithm(alg: unknown): alg is JwtAlgorithm {
   return typeof alg === 'string' && Object.hasOwn(ALGS, alg);
 }
 
-/** Returns why `key` cannot be used with `alg`, or undefined when it can. */
-export function keyMismatch(key: KeyObject, alg: JwtAlgorithm): string | undefined {
+/**
+ * Returns why a key cannot be used with `alg`, or undefined when it can. Takes the key's facts (see ./key-copy.ts),
+ * never a caller's KeyObject: reading `asymmetricKeyDetails` on one can deadlock Node 20.
+ */
+export function keyMismatch(key: KeyFacts, alg: JwtAlgorithm): string | undefined {
   const spec = ALGS[alg];
   const type = key.asymmetricKeyType;
   if (spec.family === 'ec') {
     if (type !== 'ec') return `${alg} needs an EC key, got ${type ?? key.type}`;
-    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const curve = key.namedCurve;
     if (curve !== spec.curve) return `${alg} needs curve ${curveName(spec.curve)}, got ${curveName(curve)}`;
     return undefined;
   }
   if (type !== 'rsa' && !(type === 'rsa-pss' && spec.family === 'pss')) {
     return `${alg} needs an RSA key, got ${type ?? key.type}`;
   }
-  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  const bits = key.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS) return `${alg} needs an RSA key of at least ${MIN_RSA_BITS} bits, got ${bits}`;
   return undefined;
 }
 
-/** The algorithm a JWT-SVID signed with `key` uses when none is asked for, or undefined for unsupported keys. */
-export function defaultAlgorithm(key: KeyObject): JwtAlgorithm | undefined {
+/** The algorithm a JWT-SVID signed with a key uses when none is asked for, or undefined for unsupported keys. */
+export function defaultAlgorithm(key: KeyFacts): JwtAlgorithm | undefined {
   switch (key.asymmetricKeyType) {
     case 'ec':
-      switch (key.asymmetricKeyDetails?.namedCurve) {
+      switch (key.namedCurve) {
         case 'prime256v1':
           return 'ES256';
         case 'secp384r1':

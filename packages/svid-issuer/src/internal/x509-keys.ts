@@ -3,7 +3,9 @@
 //     `createPublicKey(spkiDer)` ~90 µs, against ~20 µs for an ECDSA signature.
 //  2. `KeyObject.export({ format: 'jwk' })` on a key that came straight out of `generateKeyPairSync` can deadlock
 //     the process: the export holds the key's mutex while allocating, and a GC that finalizes the key-generation
-//     job takes the same mutex (reproduced here with gdb). So this file never JWK-exports a caller's KeyObject.
+//     job takes the same mutex (reproduced here with gdb). `asymmetricKeyDetails` has the same hazard (a CI bench
+//     hung in GetEcKeyDetail). So a caller's KeyObject is only ever asked for its SPKI DER, and checked from those
+//     bytes (see ./key-copy.ts).
 // Hence: EC SPKI DER is parsed and checked by hand (point validated with ECDH.convertKey), CA-generated SVID keys
 // come from ECDH (faster than generateKeyPairSync, no KeyObject at all), and their PKCS#8 is assembled by hand.
 import {
@@ -16,7 +18,8 @@ import {
   KeyObject,
 } from 'node:crypto';
 import { SvidIssuerError } from '../errors.js';
-import { type KeyType, keyTypeOf } from '../key-type.js';
+import { type KeyType, keyTypeOfFacts } from '../key-type.js';
+import { type KeyFacts, ownKeyFacts } from './key-copy.js';
 import { NULL, oid, seq, TAG, tlv } from './x509-der.js';
 import { OID } from './x509-oids.js';
 
@@ -103,10 +106,9 @@ export function workloadPublicKey(input: unknown): WorkloadPublicKey {
       { input: input.type },
     );
   }
-  const keyType = keyTypeOf(input);
-  if (keyType === undefined) throw unsupportedKey(input);
-  // SPKI export, not JWK: see the header comment (deadlock on Node 20).
-  return { keyType, spki: uncompressedEcSpki(keyType, input.export({ type: 'spki', format: 'der' })) };
+  // SPKI DER first, then only the bytes (or a key re-created from them) are checked: neither `asymmetricKeyDetails`
+  // nor a JWK export may touch the caller's object (see the header comment: deadlock on Node 20).
+  return publicKeyFromSpki(input.export({ type: 'spki', format: 'der' }));
 }
 
 /**
@@ -166,16 +168,18 @@ function publicKeyFromSpki(der: Uint8Array): WorkloadPublicKey {
   } catch (cause) {
     throw new SvidIssuerError('ERR_WID_X509_BAD_PUBLIC_KEY', 'publicKey is not a DER SubjectPublicKeyInfo', { cause });
   }
-  const keyType = keyTypeOf(key);
-  if (keyType === undefined) throw unsupportedKey(key);
+  const facts = ownKeyFacts(key);
+  const keyType = keyTypeOfFacts(facts);
+  if (keyType === undefined) throw unsupportedKey(facts);
   // A key we just created from bytes has no key-generation job behind it, so the (re-)export is safe and gives
   // canonical DER even when the input used a non-canonical encoding.
   return { keyType, spki: uncompressedEcSpki(keyType, key.export({ type: 'spki', format: 'der' })) };
 }
 
-export function unsupportedKey(key: KeyObject): SvidIssuerError {
-  const d = key.asymmetricKeyDetails;
-  const desc = `${key.asymmetricKeyType ?? key.type}${d?.namedCurve ? ` ${d.namedCurve}` : ''}${d?.modulusLength ? ` ${d.modulusLength}` : ''}`;
+/** `facts` must come from a key wid created from bytes, or from `keyFacts` (never the caller's object). */
+export function unsupportedKey(facts: KeyFacts): SvidIssuerError {
+  const d = facts;
+  const desc = `${d.asymmetricKeyType ?? d.type}${d.namedCurve ? ` ${d.namedCurve}` : ''}${d.modulusLength ? ` ${d.modulusLength}` : ''}`;
   return new SvidIssuerError(
     'ERR_WID_X509_UNSUPPORTED_KEY',
     `unsupported key "${desc}"; supported: EC P-256, EC P-384, RSA 2048/3072/4096`,
