@@ -1,12 +1,8 @@
+import type { Logger } from '@wid/spiffe-id';
 import { pino } from 'pino';
 
-/** A pino-compatible logger (what every wid component takes). */
-export interface AgentLogger {
-  debug(obj: Record<string, unknown>, msg?: string): void;
-  info(obj: Record<string, unknown>, msg?: string): void;
-  warn(obj: Record<string, unknown>, msg?: string): void;
-  error(obj: Record<string, unknown>, msg?: string): void;
-}
+/** A pino-compatible logger (what every wid component takes): the shared seam of @wid/spiffe-id. */
+export type AgentLogger = Logger;
 
 /** Where log lines go: anything with `write(string)` (a stream such as `process.stderr`). */
 export interface LogDestination {

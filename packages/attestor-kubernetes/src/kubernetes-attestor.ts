@@ -1,7 +1,8 @@
+import { type Logger, silentLogger } from '@wid/spiffe-id';
 import type { Dispatcher } from 'undici';
 import { KubernetesAttestorError } from './errors.js';
 import { abortedError, KubeletClient } from './internal/kubelet-client.js';
-import { type Logger, silentLogger } from './internal/logger.js';
+
 import type { ContainerStatusInfo, PodIndex, PodInfo } from './internal/pod-list.js';
 import { readProc } from './internal/proc.js';
 import { type ContainerLocation, locateContainer } from './locate-container.js';

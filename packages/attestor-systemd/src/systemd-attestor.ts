@@ -1,5 +1,6 @@
+import { type Logger, silentLogger } from '@wid/spiffe-id';
 import { SystemdAttestorError } from './errors.js';
-import { type Logger, silentLogger } from './internal/logger.js';
+
 import { readProc } from './internal/proc.js';
 import { systemdUnitFromCgroup } from './systemd-unit.js';
 

@@ -1,10 +1,11 @@
 import { readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { type Logger, silentLogger } from '@wid/spiffe-id';
 import { UnixAttestorError } from './errors.js';
 import { loadAddon, type PeercredAddon } from './internal/addon.js';
 import { BinaryHasher, exeFailure } from './internal/binary-hash.js';
 import { IdNameFiles } from './internal/etc.js';
-import { type Logger, silentLogger } from './internal/logger.js';
+
 import { aborted, parseStatus, procFile, readProcFileSync } from './internal/proc.js';
 import { confirmPeerWith, type PeerCredentials, readPeerCredentialsWith } from './peer-credentials.js';
 

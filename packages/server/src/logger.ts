@@ -1,23 +1,15 @@
+import { type Logger, silentLogger } from '@wid/spiffe-id';
+
 /**
  * The pino-compatible logger shape @wid/server components accept (`(obj, msg)`). Silent by default.
  *
  * @example
  * const logger: ServerLogger = pino();
  */
-export interface ServerLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type ServerLogger = Logger;
 
 /** @internal */
-export const SILENT_LOGGER: ServerLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
+export const SILENT_LOGGER: ServerLogger = silentLogger;
 
 /**
  * The timer functions long-lived components schedule with (renewal, rotation, retries). Default: Node's global

@@ -9,6 +9,8 @@
  */
 export type { SpiffeIdErrorCode } from './errors.js';
 export { SPIFFE_ID_ERROR_CODES, SpiffeIdError } from './errors.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
 export type { SpiffeIdMatcher } from './match.js';
 export { matchAny, matchId, matchMemberOf, matchOneOf } from './match.js';
 export { isValid, SpiffeId } from './spiffe-id.js';

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { SpiffeId, TrustDomain } from '@wid/spiffe-id';
+import { type Logger, SpiffeId, TrustDomain } from '@wid/spiffe-id';
 import { SvidIssuerError } from './errors.js';
 import { publicKeyJwk } from './internal/jwk.js';
 import { detachedKey } from './internal/key-copy.js';
@@ -37,12 +37,7 @@ export type { DistinguishedName } from './internal/x509-template.js';
  * @example
  * createCertificateAuthority({ trustDomain: 'example.org', logger: pino() });
  */
-export interface CaLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type CaLogger = Logger;
 
 /**
  * An upstream CA to issue beneath: its certificate chain (the signing CA first, then its issuers), the signing CA's

@@ -1,4 +1,4 @@
-import { SpiffeId } from '@wid/spiffe-id';
+import { type Logger, SpiffeId, silentLogger } from '@wid/spiffe-id';
 import type { JwtBundleSet, JwtSvid, X509BundleSet } from '@wid/svid-issuer';
 import {
   type EndpointAddress,
@@ -22,12 +22,7 @@ import { type CallContext, type MethodDescriptor, Transport, type Undecodable } 
 import type { X509Context } from './x509-context.js';
 
 /** A pino-compatible logger; the client logs reconnects (warn) and dropped SVIDs (warn). Silent by default. */
-export interface WorkloadApiClientLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type WorkloadApiClientLogger = Logger;
 
 /** Timer functions used to wait between watch reconnects (`globalThis`'s by default; fakes in tests). */
 export interface WorkloadApiClientTimers {
@@ -136,7 +131,7 @@ export interface WorkloadApiClient {
 
 const systemClock = { now: () => new Date() };
 
-const silent: WorkloadApiClientLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: WorkloadApiClientLogger = silentLogger;
 
 const defaultTimers: WorkloadApiClientTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),

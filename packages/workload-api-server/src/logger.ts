@@ -1,13 +1,3 @@
-/**
- * A pino-compatible logger: each method takes a structured object and a message. The server is silent by default.
- *
- * @example
- * import pino from 'pino';
- * createWorkloadApiServer({ ..., logger: pino() });
- */
-export interface Logger {
-  debug(obj: Record<string, unknown>, msg?: string): void;
-  info(obj: Record<string, unknown>, msg?: string): void;
-  warn(obj: Record<string, unknown>, msg?: string): void;
-  error(obj: Record<string, unknown>, msg?: string): void;
-}
+// The logger seam is declared once, in @wid/spiffe-id (pino-compatible `(obj, msg)`); re-exported here so users of
+// this package find it under the name they expect.
+export type { Logger } from '@wid/spiffe-id';

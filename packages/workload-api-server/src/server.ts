@@ -1,6 +1,7 @@
 import { chmod, lstat } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { type ConnectionInjector, Server as GrpcServer, ServerCredentials, status } from '@grpc/grpc-js';
+import { type Logger, silentLogger } from '@wid/spiffe-id';
 import {
   type EndpointAddress,
   loadWorkloadApiDefinition,
@@ -21,7 +22,6 @@ import { ResponseEncoder } from './internal/encode.js';
 import { createServiceImplementation, type OpenStream, type RequestLimits } from './internal/service.js';
 import { prepareSocketPath, removeOwnSocket, wrapListen } from './internal/socket.js';
 import { StatusError } from './internal/status.js';
-import type { Logger } from './logger.js';
 
 /** Options of {@link createWorkloadApiServer}. Validated at construction; a bad one throws naming its key. */
 export interface WorkloadApiServerOptions {
@@ -90,7 +90,7 @@ export interface WorkloadApiServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const SILENT: Logger = silentLogger;
 
 interface Config {
   readonly address: EndpointAddress;

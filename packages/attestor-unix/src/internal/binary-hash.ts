@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type BigIntStats, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import type { Logger } from '@wid/spiffe-id';
 import { UnixAttestorError } from '../errors.js';
-import type { Logger } from './logger.js';
 import { aborted, errnoOf, gone } from './proc.js';
 
 const CHUNK = 1024 * 1024;
